@@ -1,0 +1,5 @@
+"""``python -m safezone`` runs the CLI."""
+
+from safezone.cli import main
+
+main()

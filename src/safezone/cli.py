@@ -1,0 +1,361 @@
+"""The ``safezone`` command: one Typer app, a thin subcommand per role."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from safezone.config import ConfigError, Settings, load_settings
+from safezone.errors import SafezoneError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="safezone",
+    help="safezone: khai báo y tế, cảnh báo tiếp xúc, chiến dịch / health declarations, "
+    "exposure notification, rollout campaign.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+units_app = typer.Typer(help="Administrative units.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(units_app, name="units")
+app.add_typer(users_app, name="users")
+
+try:  # the protocol tools live with the protocol library
+    from safezone.en.cli import app as en_app
+except ImportError:  # pragma: no cover - only while the library is being written
+    pass
+else:
+    app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $SAFEZONE_DATA_DIR or ./safezone-data)."),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear line and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    """Settings for a command, with ``--data-dir`` winning over the environment."""
+    try:
+        if data_dir is not None:
+            return load_settings(data_dir=data_dir)
+        return load_settings()
+    except ConfigError as error:
+        fail(f"configuration: {error}")
+
+
+def print_domain_error(error: SafezoneError) -> NoReturn:
+    """Every field error, in both languages, then exit 1."""
+    for item in error.errors:
+        err_console.print(
+            f"[red]{item.field or '-'}[/] [{item.code}] {item.message_vi} / {item.message_en}",
+            highlight=False,
+        )
+    raise typer.Exit(1)
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from safezone.db.engine import Database, DatabaseUnavailable
+
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.sqlalchemy_url)
+    try:
+        database.ping()
+    except DatabaseUnavailable as error:
+        fail(f"SAFEZONE_DATABASE_URL: cannot connect to the database: {error}")
+    return database
+
+
+@app.callback()
+def _root() -> None:
+    """safezone."""
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOption = None) -> None:
+    """Apply every pending migration."""
+    from safezone.db.migrate import current_revisions, upgrade
+
+    database = _database(settings_for(data_dir))
+    upgrade(database.engine)
+    console.print(f"database at {', '.join(sorted(current_revisions(database.engine)))}")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDirOption = None) -> None:
+    """Show the migration the database is at."""
+    from safezone.db.migrate import current_revisions
+
+    database = _database(settings_for(data_dir))
+    console.print(", ".join(sorted(current_revisions(database.engine))) or "(empty database)")
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+@units_app.command("import")
+def units_import(
+    file: Annotated[Path | None, typer.Argument(help="CSV file with the bundled file's columns")] = None,
+    source: Annotated[str | None, typer.Option(help="'bundled' (Phú Yên 2019) or "
+                                                    "'vietnam-provinces' (optional package)")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import units: every row is stored, or none is."""
+    from safezone.units import service
+
+    if (file is None) == (source is None):
+        fail("give a FILE or --source, not both and not neither")
+    settings = settings_for(data_dir)
+    if source == "vietnam-provinces":
+        from safezone.units.sources import vietnam_provinces_rows
+
+        try:
+            rows = vietnam_provinces_rows()
+        except ImportError:
+            fail("--source vietnam-provinces needs the package: pip install vietnam-provinces")
+    elif source == "bundled":
+        rows = service.read_csv(service.bundled_csv())
+    elif source is not None:
+        fail(f"--source: unknown source {source!r} (bundled, vietnam-provinces)")
+    else:
+        assert file is not None
+        if not file.is_file():
+            fail(f"FILE: {file} does not exist")
+        try:
+            rows = service.read_csv(file.read_text(encoding="utf-8-sig"))
+        except SafezoneError as error:
+            print_domain_error(error)
+    database = _database(settings)
+    try:
+        with database.session() as session, Progress(console=console, transient=True) as bar:
+            task = bar.add_task("importing", total=len(rows))
+            result = service.import_units(
+                session, rows, progress=lambda done: bar.update(task, completed=done)
+            )
+    except SafezoneError as error:
+        print_domain_error(error)
+    console.print(f"units: {result.created} created, {result.updated} updated")
+
+
+@units_app.command("show")
+def units_show(code: str, data_dir: DataDirOption = None) -> None:
+    """A unit, its totals and its children."""
+    from safezone.units import service
+
+    database = _database(settings_for(data_dir))
+    with database.session() as session:
+        try:
+            unit = service.get_unit(session, code)
+            rows = service.children_with_totals(session, code)
+            totals = service.totals(session, code)
+        except SafezoneError as error:
+            print_domain_error(error)
+        table = Table(title=f"{unit.name} ({unit.code}): {totals.population:,} / "
+                            f"{totals.households:,}")
+        for column in ("code", "name", "type", "population", "households"):
+            table.add_column(column, justify="right" if column in {"population", "households"}
+                             else "left")
+        for child, child_totals in rows:
+            table.add_row(child.code, child.name, child.type, f"{child_totals.population:,}",
+                          f"{child_totals.households:,}")
+        console.print(table)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Login name")],
+    role: Annotated[str, typer.Option(help="admin, health_officer, campaign_officer, verifier, "
+                                           "volunteer")],
+    unit: Annotated[str, typer.Option(help="Unit code the user is bound to")],
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
+    full_name: Annotated[str, typer.Option(help="Display name")] = "",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create a staff user bound to a unit."""
+    from safezone.accounts import service
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    database = _database(settings_for(data_dir))
+    try:
+        with database.session() as session:
+            user = service.create_user(session, username=username, password=password, role=role,
+                                       unit_code=unit, full_name=full_name, actor="cli")
+            summary = f"created {user.username} ({user.role.value}) at {user.unit_code}"
+    except SafezoneError as error:
+        print_domain_error(error)
+    console.print(summary)
+
+
+@users_app.command("token")
+def users_token(username: str, data_dir: DataDirOption = None) -> None:
+    """Print a new API token for USERNAME (send it as 'Authorization: Bearer TOKEN')."""
+    from safezone.accounts import service
+
+    database = _database(settings_for(data_dir))
+    try:
+        with database.session() as session:
+            token = service.issue_token(session, service.get_user(session, username), actor="cli")
+    except SafezoneError as error:
+        print_domain_error(error)
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDirOption = None) -> None:
+    """List staff users."""
+    from sqlalchemy import select
+
+    from safezone.accounts.models import User
+
+    database = _database(settings_for(data_dir))
+    table = Table("username", "role", "unit", "active", "locked until")
+    with database.session() as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            table.add_row(user.username, user.role.value, f"{user.unit_code} {user.unit.name}",
+                          "yes" if user.is_active else "no", str(user.locked_until or ""))
+    console.print(table)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The production web process (refuses to start without a real secret key)."""
+    import uvicorn
+
+    settings = settings_for(data_dir)
+    try:
+        settings.check_production_safe()
+    except ConfigError as error:
+        fail(str(error))
+    _database(settings).dispose()
+    if data_dir is not None:
+        os.environ["SAFEZONE_DATA_DIR"] = str(data_dir)  # the worker processes re-read settings
+    uvicorn.run(
+        "safezone.asgi:app_factory",
+        factory=True,
+        host=host or settings.web.host,
+        port=port or settings.web.port,
+        workers=workers or settings.web.workers,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def worker(data_dir: DataDirOption = None) -> None:
+    """The background process: claims and runs jobs until stopped (Ctrl-C)."""
+    from safezone.jobs.service import run_worker
+    from safezone.logs import configure_logging
+    from safezone.runtime import build_registry
+
+    settings = settings_for(data_dir)
+    configure_logging(settings.log_level, json=settings.log_json)
+    database = _database(settings)
+    stop = threading.Event()
+    try:
+        run_worker(database, build_registry(settings), stop=stop,
+                   poll_seconds=settings.worker.poll_seconds,
+                   max_attempts=settings.worker.max_attempts)
+    except KeyboardInterrupt:
+        stop.set()
+    console.print("worker stopped")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    data_dir: DataDirOption = None,
+    admin_password: Annotated[str | None, typer.Option(help="Password for 'admin' "
+                                                            "(default: generated and printed)")] = None,
+    setup_only: Annotated[bool, typer.Option("--setup-only", help="Prepare the data, do not "
+                                                                  "start the server")] = False,
+) -> None:
+    """Create (or reuse) a demo in the data directory and serve it with the worker."""
+    import uvicorn
+
+    from safezone.config import write_demo_secrets
+    from safezone.jobs.service import run_worker
+    from safezone.logs import configure_logging
+    from safezone.runtime import build_registry, prepare_demo
+    from safezone.web.app import create_app
+
+    directory = data_dir or Path(os.environ.get("SAFEZONE_DATA_DIR", "safezone-data"))
+    write_demo_secrets(directory)
+    settings = settings_for(directory)
+    configure_logging("WARNING", json=False)
+    database = _database(settings)
+    try:
+        setup = prepare_demo(settings, database, admin_password=admin_password)
+    except SafezoneError as error:
+        print_domain_error(error)
+    url = f"http://{host}:{port}/"
+    console.print(f"[bold green]safezone demo[/] data: {directory.resolve()}")
+    if setup.units_loaded:
+        console.print(f"loaded {setup.units_loaded} units of Phú Yên (2019 census)")
+    if setup.admin_password:
+        console.print(f"admin password / mật khẩu admin: [bold]{setup.admin_password}[/]")
+    else:
+        console.print("admin password unchanged (use --admin-password to set one)")
+    table = Table("username", "password", title="demo staff / cán bộ demo")
+    for username, password in setup.staff_passwords.items():
+        table.add_row(username, password)
+    console.print(table)
+    if setup_only:
+        return
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker, args=(database, build_registry(settings)),
+        kwargs={"stop": stop, "poll_seconds": settings.worker.poll_seconds}, daemon=True,
+    )
+    thread.start()
+    console.print(f"open [bold]{url}[/]  (Ctrl-C to stop)")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, database), host=host, port=port,
+                                           access_log=False, log_level="warning",
+                                           server_header=False))
+    try:
+        server.run()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        database.dispose()
+        console.print("demo stopped")
+
+
+def main() -> None:
+    """Entry point of the ``safezone`` script."""
+    app()

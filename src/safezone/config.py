@@ -1,0 +1,174 @@
+"""Settings: one pydantic-settings object built from per-role sub-configs.
+
+Every setting comes from the environment with the prefix ``SAFEZONE_`` (nested settings use
+``__``, e.g. ``SAFEZONE_EXPOSURE__EXPORT_WINDOW_SECONDS``). The demo writes its generated secrets
+to ``<data dir>/secrets.json`` (mode 0600); every command run with the same data directory reads
+them, so the CLI and the demo work on the same database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_PREFIX = "demo-"  # noqa: S105 - a marker, not a secret
+SECRETS_FILE = "secrets.json"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or unsafe; the message names the setting in one line."""
+
+
+class WebConfig(BaseModel):
+    """The web process (`safezone serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    secure_cookies: bool = False  # set true behind HTTPS
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+
+class AccountsConfig(BaseModel):
+    """Login throttling and lockout."""
+
+    max_failed_logins: int = Field(default=5, ge=1)
+    lockout_seconds: int = Field(default=15 * 60, ge=1)
+
+
+class WorkerConfig(BaseModel):
+    """The background process (`safezone worker`)."""
+
+    poll_seconds: float = Field(default=2.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+
+
+class Settings(BaseSettings):
+    """All settings of a safezone installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAFEZONE_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path("safezone-data")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+    demo_mode: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+    web: WebConfig = WebConfig()
+    accounts: AccountsConfig = AccountsConfig()
+    worker: WorkerConfig = WorkerConfig()
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres")):
+            msg = "must start with sqlite:// or postgresql:// (SQLite and PostgreSQL are supported)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            msg = "must be one of DEBUG, INFO, WARNING, ERROR"
+            raise ValueError(msg)
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        # Frozen model: defaults that depend on other fields are filled through __dict__.
+        if not self.database_url:
+            self.__dict__["database_url"] = f"sqlite:///{self.data_dir / 'safezone.db'}"
+        return self
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL)."""
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the embedded SQLite database is in use."""
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def secret(self) -> bytes:
+        """The secret key as bytes; raises ConfigError when none is configured."""
+        if self.secret_key is None or not self.secret_key.get_secret_value():
+            raise ConfigError("SAFEZONE_SECRET_KEY: not set (required to sign sessions and tokens)")
+        return self.secret_key.get_secret_value().encode()
+
+    def check_production_safe(self) -> None:
+        """Refuse secrets that are missing, short or generated for the demo."""
+        key = self.secret().decode()
+        if key.startswith(DEMO_SECRET_PREFIX):
+            raise ConfigError(
+                "SAFEZONE_SECRET_KEY: this is the demo's key; set a new random key for production"
+            )
+        if len(key) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"SAFEZONE_SECRET_KEY: too short ({len(key)} characters, need {MIN_SECRET_LENGTH})"
+            )
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = "__".join(str(part) for part in first["loc"]).upper()
+    return f"SAFEZONE_{loc}: {first['msg']}"
+
+
+def read_demo_secrets(data_dir: Path) -> dict[str, Any]:
+    """The secrets the demo generated in ``data_dir``, or an empty dict."""
+    path = data_dir / SECRETS_FILE
+    if not path.is_file():
+        return {}
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def write_demo_secrets(data_dir: Path) -> dict[str, Any]:
+    """Create (once) the demo's secrets file, readable only by its owner; return its content."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    existing = read_demo_secrets(data_dir)
+    if existing:
+        return existing
+    content = {"secret_key": DEMO_SECRET_PREFIX + secrets.token_urlsafe(32)}
+    path = data_dir / SECRETS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(content, handle)
+    return content
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment (and the demo's secrets file, when present).
+
+    Raises ConfigError with one line naming the bad setting.
+    """
+    try:
+        settings = Settings(**overrides)
+        if settings.secret_key is None:
+            stored = read_demo_secrets(settings.data_dir)
+            if stored.get("secret_key"):
+                settings = Settings(
+                    **{**overrides, "secret_key": stored["secret_key"], "demo_mode": True}
+                )
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"SAFEZONE_DATA_DIR: cannot read {SECRETS_FILE}: {error}") from None
+    return settings

@@ -1,0 +1,7 @@
+"""Every ORM table of the project, imported so the metadata is complete (Alembic, tests)."""
+
+from safezone.accounts.models import ApiToken, AuditEvent, User
+from safezone.jobs.models import Job
+from safezone.units.models import Unit
+
+__all__ = ["ApiToken", "AuditEvent", "Job", "Unit", "User"]

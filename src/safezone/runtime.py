@@ -1,0 +1,92 @@
+"""Assembling the processes: the worker's job registry and the demo's set-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from safezone.accounts import service as accounts
+from safezone.accounts.models import Role, User
+from safezone.config import Settings, read_demo_secrets, write_demo_secrets
+from safezone.db.engine import Database
+from safezone.db.migrate import upgrade
+from safezone.jobs.service import Registry
+from safezone.units import service as units
+from safezone.units.models import Unit
+
+#: Demo staff: (username, role, unit code). Tuy Hoà city (555), its Phường 1 (22015).
+DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
+    ("yte.tinh", Role.HEALTH_OFFICER, "54"),
+    ("yte.tuyhoa", Role.HEALTH_OFFICER, "555"),
+    ("yte.phuong1", Role.HEALTH_OFFICER, "22015"),
+    ("xacminh.tinh", Role.VERIFIER, "54"),
+    ("chiendich.tuyhoa", Role.CAMPAIGN_OFFICER, "555"),
+    ("tnv.phuong1", Role.VOLUNTEER, "22015"),
+)
+
+
+def build_registry(settings: Settings) -> Registry:
+    """Every job kind the worker knows (domains add theirs here)."""
+    del settings  # no job kinds yet; domains register theirs as they arrive
+    return Registry()
+
+
+@dataclass
+class DemoSetup:
+    """What the demo prepared, for printing."""
+
+    admin_password: str | None
+    staff_passwords: dict[str, str] = field(default_factory=dict)
+    units_loaded: int = 0
+
+
+def prepare_demo(
+    settings: Settings, database: Database, *, admin_password: str | None
+) -> DemoSetup:
+    """Migrate, load the bundled units if the tree is empty, create admin and demo staff.
+
+    Running it again keeps every row; the admin password changes only when one is given.
+    """
+    upgrade(database.engine)
+    result = DemoSetup(admin_password=None)
+    with database.session() as session:
+        if not session.scalar(select(func.count()).select_from(Unit)):
+            result.units_loaded = units.load_bundled(session).created
+    stored = read_demo_secrets(settings.data_dir).get("staff_passwords", {})
+    with database.session() as session:
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        root = session.scalars(select(Unit.code).where(Unit.parent_code.is_(None))).first()
+        assert root is not None
+        if admin is None:
+            result.admin_password = admin_password or secrets.token_urlsafe(12)
+            accounts.create_user(session, username="admin", password=result.admin_password,
+                                 role=Role.ADMIN, unit_code=root, full_name="Quản trị demo")
+        elif admin_password:
+            accounts.set_password(session, admin, admin_password, actor="demo")
+            result.admin_password = admin_password
+        for username, role, unit_code in DEMO_STAFF:
+            if session.get(Unit, unit_code) is None:
+                continue
+            password = stored.get(username) or secrets.token_urlsafe(9)
+            if session.scalar(select(User.id).where(User.username == username)) is None:
+                accounts.create_user(session, username=username, password=password, role=role,
+                                     unit_code=unit_code)
+            result.staff_passwords[username] = password
+    _remember_staff_passwords(settings.data_dir, result.staff_passwords)
+    return result
+
+
+def _remember_staff_passwords(data_dir: Path, passwords: dict[str, str]) -> None:
+    path = data_dir / "secrets.json"
+    content = {**read_demo_secrets(data_dir), "staff_passwords": passwords}
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(content, handle)
+    temporary.replace(path)
+

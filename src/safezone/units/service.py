@@ -1,0 +1,371 @@
+"""Unit tree queries and imports. No HTTP here; every function takes a session."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
+
+from safezone.errors import FieldError, InvalidInput, NotFound
+from safezone.units.models import COMMUNE, LEVELS, UNIT_TYPES, Unit
+
+BUNDLED_FILE = "phu_yen_units_2019.csv"
+REQUIRED_COLUMNS = ("code", "name", "level", "type", "parent_code")
+#: Accepted column names for each number, first match wins (census files carry the year).
+NUMBER_COLUMNS = {
+    "population": ("population", "population_2019"),
+    "urban_population": ("urban_population", "urban_population_2019"),
+    "households": ("households", "households_2019"),
+}
+SUCCESSOR_COLUMNS = ("successor_codes", "successor_codes_2024")
+MAX_CODE_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Population and households of a unit, summed over its communes."""
+
+    population: int
+    urban_population: int
+    households: int
+    communes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import changed."""
+
+    created: int
+    updated: int
+
+
+def subtree_of(path_column: ColumnElement[str], path: str) -> ColumnElement[bool]:
+    """SQL condition: ``path_column`` lies in the subtree whose root has ``path``.
+
+    Paths end with ``/``; every descendant's path starts with the root's, and the next byte
+    after ``/`` is ``0``, so the subtree is one index range scan on both databases.
+    """
+    return (path_column >= path) & (path_column < path[:-1] + "0")
+
+
+def get_unit(session: Session, code: str) -> Unit:
+    """The unit with ``code``; raises NotFound."""
+    unit = session.get(Unit, code)
+    if unit is None:
+        raise NotFound.single(
+            "code",
+            "unit_not_found",
+            f"Không tìm thấy đơn vị hành chính có mã {code!r}.",
+            f"No administrative unit has code {code!r}.",
+        )
+    return unit
+
+
+def children(session: Session, parent_code: str | None) -> list[Unit]:
+    """The units directly under ``parent_code`` (the roots when None), ordered by code."""
+    if parent_code is not None:
+        get_unit(session, parent_code)
+    condition = Unit.parent_code.is_(None) if parent_code is None else Unit.parent_code == parent_code
+    return list(session.scalars(select(Unit).where(condition).order_by(Unit.code)))
+
+
+def ancestors(session: Session, unit: Unit) -> list[Unit]:
+    """The units from the root down to ``unit``'s parent (a breadcrumb)."""
+    codes = unit.path.rstrip("/").split("/")[:-1]
+    if not codes:
+        return []
+    found = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+    return [found[code] for code in codes]
+
+
+def is_in_subtree(unit: Unit, root_path: str) -> bool:
+    """Whether ``unit`` lies in the subtree whose root has ``root_path`` (itself included)."""
+    return unit.path.startswith(root_path)
+
+
+def _totals_of(unit: Unit, summed: Sequence[int | None] | None) -> Totals:
+    if LEVELS.index(unit.level) > LEVELS.index(COMMUNE):
+        # Below the commune level a unit's own figures are the only ones there are.
+        return Totals(unit.population or 0, unit.urban_population or 0, unit.households or 0, 0)
+    pop, urban, households, count = summed or (0, 0, 0, 0)
+    return Totals(pop or 0, urban or 0, households or 0, count or 0)
+
+
+def children_with_totals(
+    session: Session, parent_code: str | None
+) -> list[tuple[Unit, Totals]]:
+    """Children of ``parent_code`` with their totals, in one query (a range join on paths)."""
+    kids = children(session, parent_code)
+    if not kids:
+        return []
+    sums = _sums_for(session, [kid.code for kid in kids])
+    return [(kid, _totals_of(kid, sums.get(kid.code))) for kid in kids]
+
+
+def totals(session: Session, code: str) -> Totals:
+    """Population and households of ``code``, summed over the communes of its subtree."""
+    unit = get_unit(session, code)
+    return _totals_of(unit, _sums_for(session, [code]).get(code))
+
+
+def _sums_for(session: Session, codes: Iterable[str]) -> dict[str, tuple[int | None, ...]]:
+    parent = aliased(Unit)
+    commune = aliased(Unit)
+    upper = func.substr(parent.path, 1, func.length(parent.path) - 1) + "0"
+    query = (
+        select(
+            parent.code,
+            func.sum(commune.population),
+            func.sum(commune.urban_population),
+            func.sum(commune.households),
+            func.count(commune.code),
+        )
+        .join(
+            commune,
+            (commune.level == COMMUNE) & (commune.path >= parent.path) & (commune.path < upper),
+        )
+        .where(parent.code.in_(list(codes)))
+        .group_by(parent.code)
+    )
+    return {row[0]: tuple(row[1:]) for row in session.execute(query)}
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def _error(row: int | None, field: str, code: str, vi: str, en: str) -> FieldError:
+    where = f"row {row}: " if row is not None else ""
+    where_vi = f"dòng {row}: " if row is not None else ""
+    name = f"row[{row}].{field}" if row is not None else field
+    return FieldError(name, code, where_vi + vi, where + en)
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    """Parse a unit CSV; raises InvalidInput when a required column is missing."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    columns = set(reader.fieldnames or [])
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    missing += [
+        names[0] for names in NUMBER_COLUMNS.values() if names[0] != "urban_population"
+        and not columns.intersection(names)
+    ]
+    if missing:
+        raise InvalidInput(
+            *(
+                _error(None, name, "missing_column", f"thiếu cột {name!r}", f"missing column {name!r}")
+                for name in missing
+            )
+        )
+    return [dict(row) for row in reader]
+
+
+def _parse_number(raw: Mapping[str, str | None], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = raw.get(name)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _parse_row(
+    index: int, raw: Mapping[str, str | None], errors: list[FieldError]
+) -> dict[str, object] | None:
+    """Validate one CSV row; appends to ``errors`` and returns None when it is bad."""
+    before = len(errors)
+    code = (raw.get("code") or "").strip()
+    name = (raw.get("name") or "").strip()
+    level = (raw.get("level") or "").strip()
+    unit_type = (raw.get("type") or "").strip()
+    parent = (raw.get("parent_code") or "").strip() or None
+    if not code or len(code) > MAX_CODE_LENGTH or "/" in code:
+        errors.append(_error(index, "code", "invalid_code", "mã không hợp lệ", "invalid code"))
+    if not name:
+        errors.append(_error(index, "name", "required", "thiếu tên", "name is required"))
+    if level not in LEVELS:
+        errors.append(
+            _error(index, "level", "invalid_level", f"cấp không hợp lệ {level!r}",
+                   f"invalid level {level!r} (expected one of {', '.join(LEVELS)})")
+        )
+    if unit_type not in UNIT_TYPES:
+        errors.append(
+            _error(index, "type", "invalid_type", f"loại đơn vị không hợp lệ {unit_type!r}",
+                   f"invalid unit type {unit_type!r}")
+        )
+    numbers: dict[str, int | None] = {}
+    for field, names in NUMBER_COLUMNS.items():
+        value = _parse_number(raw, names)
+        if value is None:
+            numbers[field] = None
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            number = -1
+        if number < 0:
+            errors.append(
+                _error(index, field, "invalid_number", f"{field} phải là số nguyên không âm",
+                       f"{field} must be a non-negative integer")
+            )
+        numbers[field] = number
+    dates: dict[str, dt.date | None] = {}
+    for field in ("valid_from", "valid_to"):
+        value = (raw.get(field) or "").strip()
+        try:
+            dates[field] = dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            errors.append(
+                _error(index, field, "invalid_date", "ngày phải theo dạng YYYY-MM-DD",
+                       "date must be YYYY-MM-DD")
+            )
+    successors = _parse_number(raw, SUCCESSOR_COLUMNS) or ""
+    if len(errors) > before:
+        return None
+    return {
+        "code": code, "name": name, "level": level, "type": unit_type, "parent_code": parent,
+        "successor_codes": successors.strip(), **numbers, **dates,
+    }
+
+
+def _build_paths(
+    parents: Mapping[str, str | None], levels: Mapping[str, str], rows: Mapping[str, int]
+) -> tuple[dict[str, str], list[FieldError]]:
+    """Paths for every unit, checking parents exist, levels deepen and there is no cycle."""
+    paths: dict[str, str] = {}
+    errors: list[FieldError] = []
+
+    def resolve(code: str) -> str | None:
+        chain: list[str] = []
+        current: str | None = code
+        while current is not None and current not in paths:
+            if current in chain:
+                row = rows.get(code)
+                errors.append(_error(row, "parent_code", "cycle", "vòng lặp trong cây đơn vị",
+                                     f"cycle in the unit tree through {current!r}"))
+                return None
+            chain.append(current)
+            parent = parents[current]
+            if parent is not None and parent not in parents:
+                errors.append(
+                    _error(rows.get(current), "parent_code", "unknown_parent",
+                           f"không có đơn vị cha {parent!r}", f"parent {parent!r} does not exist")
+                )
+                return None
+            if parent is not None and LEVELS.index(levels[parent]) >= LEVELS.index(levels[current]):
+                errors.append(
+                    _error(rows.get(current), "level", "level_not_below_parent",
+                           f"cấp phải thấp hơn cấp của đơn vị cha {parent!r}",
+                           f"level must be below the level of parent {parent!r}")
+                )
+                return None
+            current = parent
+        prefix = paths[current] if current is not None else ""
+        for link in reversed(chain):
+            prefix += link + "/"
+            paths[link] = prefix
+        return paths[code]
+
+    for code in parents:
+        if code not in paths and resolve(code) is None and len(errors) >= 50:
+            break
+    return paths, errors
+
+
+def import_units(
+    session: Session,
+    raw_rows: Sequence[Mapping[str, str | None]],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Create or update units from CSV rows: every row is stored, or none is.
+
+    Raises InvalidInput listing every problem (row, field, code, message in both languages).
+    The caller's transaction is left untouched on error.
+    """
+    errors: list[FieldError] = []
+    parsed: dict[str, dict[str, object]] = {}
+    rows_of: dict[str, int] = {}
+    for index, raw in enumerate(raw_rows, start=2):  # row 1 is the header
+        row = _parse_row(index, raw, errors)
+        if row is None:
+            continue
+        code = str(row["code"])
+        if code in parsed:
+            errors.append(_error(index, "code", "duplicate_code", f"mã {code!r} bị trùng",
+                                 f"duplicate code {code!r}"))
+            continue
+        parsed[code] = row
+        rows_of[code] = index
+    if errors:
+        raise InvalidInput(*errors)
+
+    existing = {
+        code: (parent, level, path)
+        for code, parent, level, path in session.execute(
+            select(Unit.code, Unit.parent_code, Unit.level, Unit.path)
+        )
+    }
+    parents = {code: value[0] for code, value in existing.items()}
+    levels = {code: value[1] for code, value in existing.items()}
+    for code, row in parsed.items():
+        parents[code] = row["parent_code"]  # type: ignore[assignment]
+        levels[code] = str(row["level"])
+    paths, errors = _build_paths(parents, levels, rows_of)
+    if errors:
+        raise InvalidInput(*errors)
+
+    created = updated = 0
+    with session.begin_nested():
+        # Parents first, so foreign keys hold at every insert.
+        for done, code in enumerate(sorted(parsed, key=lambda c: paths[c].count("/")), start=1):
+            values = {**parsed[code], "path": paths[code]}
+            unit = session.get(Unit, code)
+            if unit is None:
+                session.add(Unit(**values))
+                created += 1
+            else:
+                for key, value in values.items():
+                    setattr(unit, key, value)
+                updated += 1
+            if progress is not None:
+                progress(done)
+            if done % 1000 == 0:
+                session.flush()
+        session.flush()
+        # A moved unit moves its whole subtree.
+        moved = [
+            code for code, value in existing.items()
+            if code not in parsed and value[2] != paths[code]
+        ]
+        for code in moved:
+            session.get_one(Unit, code).path = paths[code]
+    return ImportResult(created=created, updated=updated)
+
+
+def bundled_csv() -> str:
+    """The Phú Yên 2019 census unit file shipped in the package."""
+    return resources.files("safezone.units").joinpath("data", BUNDLED_FILE).read_text("utf-8")
+
+
+def load_bundled(session: Session) -> ImportResult:
+    """Load (or refresh) the bundled Phú Yên unit tree."""
+    return import_units(session, read_csv(bundled_csv()))
+
+
+def import_file(session: Session, path: Path) -> ImportResult:
+    """Import a CSV file of the bundled file's columns."""
+    return import_units(session, read_csv(path.read_text(encoding="utf-8-sig")))
+
+
+def count_by_level(session: Session, root_code: str | None = None) -> dict[str, int]:
+    """How many units of each level lie under ``root_code`` (the whole tree when None)."""
+    query = select(Unit.level, func.count()).group_by(Unit.level)
+    if root_code is not None:
+        query = query.where(subtree_of(Unit.path, get_unit(session, root_code).path))
+    return {level: count for level, count in session.execute(query)}

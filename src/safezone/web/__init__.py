@@ -1,0 +1,1 @@
+"""The web shell: app factory, shared dependencies, middleware, templates, translations."""

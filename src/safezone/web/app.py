@@ -1,0 +1,59 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from safezone import __version__
+from safezone.accounts import views as account_views
+from safezone.config import Settings
+from safezone.db.engine import Database
+from safezone.units import api as unit_api
+from safezone.units import views as unit_views
+from safezone.web import views as shell_views
+from safezone.web.errors import install_error_handlers
+from safezone.web.middleware import RequestMiddleware
+
+SESSION_COOKIE = "safezone_session"
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the web app for ``settings`` (sharing ``database`` when given, e.g. in the demo)."""
+    owns_database = database is None
+    db = database or Database(settings.sqlalchemy_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="safezone",
+        version=__version__,
+        description="Health declarations, exposure notification and the rollout campaign.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret().decode(),
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.web.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.web.secure_cookies,
+    )
+    # Added last, so it runs first: the language is set before anything renders.
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.web.max_body_bytes)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for router in (shell_views.router, account_views.router, unit_api.router, unit_views.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,47 @@
+"""Jinja2 templates of every domain (each package's ``templates/`` folder) and a render helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from safezone.web import i18n
+from safezone.web.security import csrf_token
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+# web/templates first, then each domain's folder; templates are named "<domain>/<page>.html".
+_DIRS = [_PACKAGE / "web" / "templates"] + sorted(
+    path for path in _PACKAGE.glob("*/templates") if path.parent.name != "web"
+)
+
+environment = Environment(
+    loader=FileSystemLoader([str(path) for path in _DIRS]),
+    autoescape=select_autoescape(["html", "xml"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+environment.filters["number"] = i18n.format_number
+templates = Jinja2Templates(env=environment)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with what every page needs: user, CSRF token, language."""
+    base = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf_token(request),
+        "lang": i18n.get_locale(),
+        "locales": i18n.LOCALES,
+    }
+    return templates.TemplateResponse(request, name, {**base, **(context or {})},
+                                      status_code=status_code)

@@ -1,0 +1,34 @@
+"""Shell routes: home, health check, metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from safezone.db.engine import DatabaseUnavailable
+from safezone.web.deps import DatabaseDep
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The overview is the front page."""
+    return RedirectResponse("/units", status_code=303)
+
+
+@router.get("/healthz", tags=["ops"])
+def healthz(database: DatabaseDep) -> JSONResponse:
+    """Liveness and database reachability: 200 when both are fine, 503 otherwise."""
+    try:
+        database.ping()
+    except DatabaseUnavailable:
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get("/metrics", tags=["ops"], include_in_schema=False)
+def metrics() -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
