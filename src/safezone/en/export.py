@@ -301,6 +301,48 @@ def _unzip(data: bytes, max_bin: int) -> tuple[bytes, bytes]:
     return export_bin, export_sig
 
 
+def _runs_past_end(data: bytes) -> bool:
+    """Return True if a top-level protobuf field ends beyond ``data`` (the input was cut).
+
+    The protobuf runtime reports every failure as "corrupt"; walking the top-level tags
+    separates a truncated download from garbage.
+    """
+    pos, end = 0, len(data)
+
+    def varint() -> int | None:
+        nonlocal pos
+        shift = value = 0
+        while pos < end and shift < 70:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+            shift += 7
+        return None if pos >= end else -1
+
+    while pos < end:
+        tag = varint()
+        if tag is None:
+            return True
+        if tag < 0:
+            return False
+        wire = tag & 7
+        if wire == 0:
+            if varint() is None:
+                return True
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length = varint()
+            if length is None:
+                return True
+            pos += max(length, 0)
+        else:  # groups or invalid wire types: not a truncation
+            return False
+    return pos > end
+
+
 def _parse_pb(
     message: export_pb2.TemporaryExposureKeyExport | export_pb2.TEKSignatureList,
     data: bytes,
@@ -309,7 +351,7 @@ def _parse_pb(
     try:
         message.ParseFromString(data)
     except DecodeError as exc:
-        if "runcated" in str(exc):
+        if _runs_past_end(data):
             raise TruncatedExportError(f"{what} is truncated: {exc}") from exc
         raise MalformedExportError(f"{what} is not a valid protobuf message: {exc}") from exc
 

@@ -1,0 +1,1 @@
+"""Tests of the exposure-notification protocol library safezone.en."""
