@@ -117,11 +117,13 @@ MakeUser = Callable[..., User]
 def make_user(db: Database) -> MakeUser:
     """Create a staff user: ``make_user("name", "health_officer", "555")``."""
 
-    def factory(username: str, role: str = "admin", unit_code: str = "54",
-                password: str = PASSWORD) -> User:
+    def factory(
+        username: str, role: str = "admin", unit_code: str = "54", password: str = PASSWORD
+    ) -> User:
         with db.session() as session:
-            return accounts.create_user(session, username=username, password=password, role=role,
-                                        unit_code=unit_code)
+            return accounts.create_user(
+                session, username=username, password=password, role=role, unit_code=unit_code
+            )
 
     return factory
 

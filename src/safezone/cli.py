@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -42,13 +43,15 @@ else:
 
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $SAFEZONE_DATA_DIR or ./safezone-data)."),
+    typer.Option(
+        "--data-dir", help="Data directory (default: $SAFEZONE_DATA_DIR or ./safezone-data)."
+    ),
 ]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -66,14 +69,16 @@ def print_domain_error(error: SafezoneError) -> NoReturn:
     """Every field error, in both languages, then exit 1."""
     for item in error.errors:
         err_console.print(
-            f"[red]{item.field or '-'}[/] [{item.code}] {item.message_vi} / {item.message_en}",
+            f"[red]{escape(item.field or '-')}[/] {escape(f'[{item.code}]')} "
+            f"{escape(item.message_vi)} / {escape(item.message_en)}",
             highlight=False,
         )
     raise typer.Exit(1)
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+def _database(settings: Settings, *, migrated: bool = True):  # type: ignore[no-untyped-def]
     from safezone.db.engine import Database, DatabaseUnavailable
+    from safezone.db.migrate import pending
 
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,6 +87,8 @@ def _database(settings: Settings):  # type: ignore[no-untyped-def]
         database.ping()
     except DatabaseUnavailable as error:
         fail(f"SAFEZONE_DATABASE_URL: cannot connect to the database: {error}")
+    if migrated and pending(database.engine):
+        fail("the database schema is not up to date: run `safezone db upgrade` first")
     return database
 
 
@@ -98,7 +105,7 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
     """Apply every pending migration."""
     from safezone.db.migrate import current_revisions, upgrade
 
-    database = _database(settings_for(data_dir))
+    database = _database(settings_for(data_dir), migrated=False)
     upgrade(database.engine)
     console.print(f"database at {', '.join(sorted(current_revisions(database.engine)))}")
 
@@ -108,7 +115,7 @@ def db_current(data_dir: DataDirOption = None) -> None:
     """Show the migration the database is at."""
     from safezone.db.migrate import current_revisions
 
-    database = _database(settings_for(data_dir))
+    database = _database(settings_for(data_dir), migrated=False)
     console.print(", ".join(sorted(current_revisions(database.engine))) or "(empty database)")
 
 
@@ -117,9 +124,13 @@ def db_current(data_dir: DataDirOption = None) -> None:
 
 @units_app.command("import")
 def units_import(
-    file: Annotated[Path | None, typer.Argument(help="CSV file with the bundled file's columns")] = None,
-    source: Annotated[str | None, typer.Option(help="'bundled' (Phú Yên 2019) or "
-                                                    "'vietnam-provinces' (optional package)")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV file with the bundled file's columns")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="'bundled' (Phú Yên 2019) or 'vietnam-provinces' (optional package)"),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Import units: every row is stored, or none is."""
@@ -172,14 +183,21 @@ def units_show(code: str, data_dir: DataDirOption = None) -> None:
             totals = service.totals(session, code)
         except SafezoneError as error:
             print_domain_error(error)
-        table = Table(title=f"{unit.name} ({unit.code}): {totals.population:,} / "
-                            f"{totals.households:,}")
+        table = Table(
+            title=f"{unit.name} ({unit.code}): {totals.population:,} / {totals.households:,}"
+        )
         for column in ("code", "name", "type", "population", "households"):
-            table.add_column(column, justify="right" if column in {"population", "households"}
-                             else "left")
+            table.add_column(
+                column, justify="right" if column in {"population", "households"} else "left"
+            )
         for child, child_totals in rows:
-            table.add_row(child.code, child.name, child.type, f"{child_totals.population:,}",
-                          f"{child_totals.households:,}")
+            table.add_row(
+                child.code,
+                child.name,
+                child.type,
+                f"{child_totals.population:,}",
+                f"{child_totals.households:,}",
+            )
         console.print(table)
 
 
@@ -189,8 +207,9 @@ def units_show(code: str, data_dir: DataDirOption = None) -> None:
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Option(help="Login name")],
-    role: Annotated[str, typer.Option(help="admin, health_officer, campaign_officer, verifier, "
-                                           "volunteer")],
+    role: Annotated[
+        str, typer.Option(help="admin, health_officer, campaign_officer, verifier, volunteer")
+    ],
     unit: Annotated[str, typer.Option(help="Unit code the user is bound to")],
     password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
     full_name: Annotated[str, typer.Option(help="Display name")] = "",
@@ -204,8 +223,15 @@ def users_create(
     database = _database(settings_for(data_dir))
     try:
         with database.session() as session:
-            user = service.create_user(session, username=username, password=password, role=role,
-                                       unit_code=unit, full_name=full_name, actor="cli")
+            user = service.create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                unit_code=unit,
+                full_name=full_name,
+                actor="cli",
+            )
             summary = f"created {user.username} ({user.role.value}) at {user.unit_code}"
     except SafezoneError as error:
         print_domain_error(error)
@@ -237,8 +263,13 @@ def users_list(data_dir: DataDirOption = None) -> None:
     table = Table("username", "role", "unit", "active", "locked until")
     with database.session() as session:
         for user in session.scalars(select(User).order_by(User.username)):
-            table.add_row(user.username, user.role.value, f"{user.unit_code} {user.unit.name}",
-                          "yes" if user.is_active else "no", str(user.locked_until or ""))
+            table.add_row(
+                user.username,
+                user.role.value,
+                f"{user.unit_code} {user.unit.name}",
+                "yes" if user.is_active else "no",
+                str(user.locked_until or ""),
+            )
     console.print(table)
 
 
@@ -287,9 +318,13 @@ def worker(data_dir: DataDirOption = None) -> None:
     database = _database(settings)
     stop = threading.Event()
     try:
-        run_worker(database, build_registry(settings), stop=stop,
-                   poll_seconds=settings.worker.poll_seconds,
-                   max_attempts=settings.worker.max_attempts)
+        run_worker(
+            database,
+            build_registry(settings),
+            stop=stop,
+            poll_seconds=settings.worker.poll_seconds,
+            max_attempts=settings.worker.max_attempts,
+        )
     except KeyboardInterrupt:
         stop.set()
     console.print("worker stopped")
@@ -300,10 +335,12 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     data_dir: DataDirOption = None,
-    admin_password: Annotated[str | None, typer.Option(help="Password for 'admin' "
-                                                            "(default: generated and printed)")] = None,
-    setup_only: Annotated[bool, typer.Option("--setup-only", help="Prepare the data, do not "
-                                                                  "start the server")] = False,
+    admin_password: Annotated[
+        str | None, typer.Option(help="Password for 'admin' (default: generated and printed)")
+    ] = None,
+    setup_only: Annotated[
+        bool, typer.Option("--setup-only", help="Prepare the data, do not start the server")
+    ] = False,
 ) -> None:
     """Create (or reuse) a demo in the data directory and serve it with the worker."""
     import uvicorn
@@ -318,7 +355,7 @@ def demo(
     write_demo_secrets(directory)
     settings = settings_for(directory)
     configure_logging("WARNING", json=False)
-    database = _database(settings)
+    database = _database(settings, migrated=False)
     try:
         setup = prepare_demo(settings, database, admin_password=admin_password)
     except SafezoneError as error:
@@ -339,14 +376,23 @@ def demo(
         return
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_worker, args=(database, build_registry(settings)),
-        kwargs={"stop": stop, "poll_seconds": settings.worker.poll_seconds}, daemon=True,
+        target=run_worker,
+        args=(database, build_registry(settings)),
+        kwargs={"stop": stop, "poll_seconds": settings.worker.poll_seconds},
+        daemon=True,
     )
     thread.start()
     console.print(f"open [bold]{url}[/]  (Ctrl-C to stop)")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, database), host=host, port=port,
-                                           access_log=False, log_level="warning",
-                                           server_header=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database),
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+        )
+    )
     try:
         server.run()
     finally:

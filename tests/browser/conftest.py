@@ -23,8 +23,13 @@ from safezone.web.app import create_app
 
 CHROMIUM = Path(os.environ.get("SAFEZONE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-quic",
 ]
 
@@ -41,8 +46,15 @@ def _free_port() -> int:
 def live_server(settings: Settings, db: Database) -> Iterator[str]:
     """The app served by uvicorn on a free local port; yields its base URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, db),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -83,8 +95,9 @@ def page(browser):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def phone_page(browser):  # type: ignore[no-untyped-def]
     """A fresh phone-sized page (360x740, touch), like a cheap Android phone."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True, locale="vi-VN")
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="vi-VN"
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

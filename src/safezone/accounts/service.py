@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import ApiToken, AuditEvent, Role, User
@@ -70,7 +70,7 @@ class Scope:
         """The scope of ``user``'s unit."""
         return cls(user.unit_code, user.unit.path)
 
-    def where(self, path_column: ColumnElement[str]) -> ColumnElement[bool]:
+    def where(self, path_column: SQLColumnExpression[str]) -> ColumnElement[bool]:
         """SQL condition keeping rows whose unit path lies in this scope."""
         return subtree_of(path_column, self.path)
 
@@ -138,7 +138,10 @@ def _validate_new_user(
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
         errors.append(
             FieldError(
-                "username", "username_taken", "Tên đăng nhập đã tồn tại.", "Username already exists."
+                "username",
+                "username_taken",
+                "Tên đăng nhập đã tồn tại.",
+                "Username already exists.",
             )
         )
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -263,13 +266,23 @@ def authenticate(
         raise LoginFailed
     if not valid:
         user.failed_logins += 1
-        record(session, actor=user.username, action="login.failed", object_type="user",
-               object_id=user.id)
+        record(
+            session,
+            actor=user.username,
+            action="login.failed",
+            object_type="user",
+            object_id=user.id,
+        )
         if user.failed_logins >= max_failed:
             user.locked_until = now + lockout
             user.failed_logins = 0
-            record(session, actor=user.username, action="login.locked", object_type="user",
-                   object_id=user.id)
+            record(
+                session,
+                actor=user.username,
+                action="login.locked",
+                object_type="user",
+                object_id=user.id,
+            )
             raise AccountLocked(user.locked_until)
         raise LoginFailed
     user.failed_logins = 0
@@ -290,8 +303,14 @@ def issue_token(session: Session, user: User, *, actor: str | None = None) -> st
     """Create an API token for ``user``; the plain token is returned once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), prefix=token[:10]))
-    record(session, actor=actor, action="token.issue", object_type="user", object_id=user.id,
-           detail={"prefix": token[:10]})
+    record(
+        session,
+        actor=actor,
+        action="token.issue",
+        object_type="user",
+        object_id=user.id,
+        detail={"prefix": token[:10]},
+    )
     return token
 
 
@@ -313,8 +332,14 @@ def revoke_tokens(session: Session, user: User, *, actor: str | None) -> int:
     ).all()
     for row in rows:
         row.revoked_at = utcnow()
-    record(session, actor=actor, action="token.revoke", object_type="user", object_id=user.id,
-           detail={"count": len(rows)})
+    record(
+        session,
+        actor=actor,
+        action="token.revoke",
+        object_type="user",
+        object_id=user.id,
+        detail={"count": len(rows)},
+    )
     return len(rows)
 
 
@@ -323,7 +348,9 @@ def require_role(user: User, *roles: Role) -> None:
     if user.role is Role.ADMIN or user.role in roles:
         return
     raise Forbidden.single(
-        None, "forbidden", "Vai trò của bạn không được phép làm việc này.",
+        None,
+        "forbidden",
+        "Vai trò của bạn không được phép làm việc này.",
         "Your role may not do this.",
     )
 
@@ -333,7 +360,8 @@ def ensure_in_scope(session: Session, user: User, unit_code: str) -> Unit:
     unit = get_unit(session, unit_code)
     if not Scope.of(user).contains(unit):
         raise NotFound.single(
-            "code", "unit_not_found",
+            "code",
+            "unit_not_found",
             f"Không tìm thấy đơn vị hành chính có mã {unit_code!r}.",
             f"No administrative unit has code {unit_code!r}.",
         )
@@ -344,4 +372,3 @@ def list_users(session: Session, scope: Scope) -> list[User]:
     """Users whose unit lies in ``scope``."""
     query = select(User).join(User.unit).where(scope.where(Unit.path)).order_by(User.username)
     return list(session.scalars(query))
-

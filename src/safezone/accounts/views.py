@@ -56,9 +56,12 @@ def login(
     if failure is not None:
         message = failure.errors[0]
         text = message.message_vi if i18n.get_locale() == "vi" else message.message_en
-        return render(request, "accounts/login.html",
-                      {"next": _safe_next(next), "error": text, "username": username},
-                      status_code=failure.status_hint)
+        return render(
+            request,
+            "accounts/login.html",
+            {"next": _safe_next(next), "error": text, "username": username},
+            status_code=failure.status_hint,
+        )
     login_session(request, user_id)
     return RedirectResponse(_safe_next(next), status_code=303)
 
@@ -67,7 +70,8 @@ def login(
 def logout(request: Request, database: DatabaseDep, user: CurrentUser) -> RedirectResponse:
     """End the session."""
     with database.session() as session:
-        service.record(session, actor=user.username, action="logout", object_type="user",
-                       object_id=user.id)
+        service.record(
+            session, actor=user.username, action="logout", object_type="user", object_id=user.id
+        )
     logout_session(request)
     return RedirectResponse("/login", status_code=303)

@@ -30,3 +30,17 @@ def current_revisions(engine: Engine) -> set[str]:
 
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revisions() -> set[str]:
+    """The newest revision of every migration branch shipped with this version."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def pending(engine: Engine) -> bool:
+    """Whether the database lacks migrations this version ships."""
+    return current_revisions(engine) != head_revisions()

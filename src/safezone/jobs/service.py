@@ -72,8 +72,9 @@ def enqueue(
         existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
         if existing is not None:
             return None
-    job = Job(kind=kind, payload=payload or {}, run_after=run_after or utcnow(),
-              dedupe_key=dedupe_key)
+    job = Job(
+        kind=kind, payload=payload or {}, run_after=run_after or utcnow(), dedupe_key=dedupe_key
+    )
     session.add(job)
     return job
 
@@ -105,8 +106,12 @@ def enqueue_periodic(db: Database, registry: Registry, *, now: dt.datetime | Non
         slot = int(now.timestamp()) // seconds * seconds
         try:
             with db.session() as session:
-                job = enqueue(session, periodic.kind, dict(periodic.payload),
-                              dedupe_key=f"{periodic.kind}@{slot}")
+                job = enqueue(
+                    session,
+                    periodic.kind,
+                    dict(periodic.payload),
+                    dedupe_key=f"{periodic.kind}@{slot}",
+                )
                 added += job is not None
         except IntegrityError:
             continue  # another worker enqueued the same slot first

@@ -14,8 +14,9 @@ router = APIRouter(prefix="/api/v1/units", tags=["units"])
 @router.get("")
 def list_children(
     session: SessionDep,
-    parent: str | None = Query(default=None, max_length=16, description="Parent unit code; "
-                               "omit for the top of the tree"),
+    parent: str | None = Query(
+        default=None, max_length=16, description="Parent unit code; omit for the top of the tree"
+    ),
 ) -> list[UnitOut]:
     """The units directly under ``parent``."""
     return [UnitOut.of(unit) for unit in service.children(session, parent)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session, aliased
 
 from safezone.errors import FieldError, InvalidInput, NotFound
@@ -46,7 +46,7 @@ class ImportResult:
     updated: int
 
 
-def subtree_of(path_column: ColumnElement[str], path: str) -> ColumnElement[bool]:
+def subtree_of(path_column: SQLColumnExpression[str], path: str) -> ColumnElement[bool]:
     """SQL condition: ``path_column`` lies in the subtree whose root has ``path``.
 
     Paths end with ``/``; every descendant's path starts with the root's, and the next byte
@@ -72,7 +72,9 @@ def children(session: Session, parent_code: str | None) -> list[Unit]:
     """The units directly under ``parent_code`` (the roots when None), ordered by code."""
     if parent_code is not None:
         get_unit(session, parent_code)
-    condition = Unit.parent_code.is_(None) if parent_code is None else Unit.parent_code == parent_code
+    condition = (
+        Unit.parent_code.is_(None) if parent_code is None else Unit.parent_code == parent_code
+    )
     return list(session.scalars(select(Unit).where(condition).order_by(Unit.code)))
 
 
@@ -98,9 +100,7 @@ def _totals_of(unit: Unit, summed: Sequence[int | None] | None) -> Totals:
     return Totals(pop or 0, urban or 0, households or 0, count or 0)
 
 
-def children_with_totals(
-    session: Session, parent_code: str | None
-) -> list[tuple[Unit, Totals]]:
+def children_with_totals(session: Session, parent_code: str | None) -> list[tuple[Unit, Totals]]:
     """Children of ``parent_code`` with their totals, in one query (a range join on paths)."""
     kids = children(session, parent_code)
     if not kids:
@@ -153,13 +153,16 @@ def read_csv(text: str) -> list[dict[str, str]]:
     columns = set(reader.fieldnames or [])
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     missing += [
-        names[0] for names in NUMBER_COLUMNS.values() if names[0] != "urban_population"
-        and not columns.intersection(names)
+        names[0]
+        for names in NUMBER_COLUMNS.values()
+        if names[0] != "urban_population" and not columns.intersection(names)
     ]
     if missing:
         raise InvalidInput(
             *(
-                _error(None, name, "missing_column", f"thiếu cột {name!r}", f"missing column {name!r}")
+                _error(
+                    None, name, "missing_column", f"thiếu cột {name!r}", f"missing column {name!r}"
+                )
                 for name in missing
             )
         )
@@ -190,13 +193,23 @@ def _parse_row(
         errors.append(_error(index, "name", "required", "thiếu tên", "name is required"))
     if level not in LEVELS:
         errors.append(
-            _error(index, "level", "invalid_level", f"cấp không hợp lệ {level!r}",
-                   f"invalid level {level!r} (expected one of {', '.join(LEVELS)})")
+            _error(
+                index,
+                "level",
+                "invalid_level",
+                f"cấp không hợp lệ {level!r}",
+                f"invalid level {level!r} (expected one of {', '.join(LEVELS)})",
+            )
         )
     if unit_type not in UNIT_TYPES:
         errors.append(
-            _error(index, "type", "invalid_type", f"loại đơn vị không hợp lệ {unit_type!r}",
-                   f"invalid unit type {unit_type!r}")
+            _error(
+                index,
+                "type",
+                "invalid_type",
+                f"loại đơn vị không hợp lệ {unit_type!r}",
+                f"invalid unit type {unit_type!r}",
+            )
         )
     numbers: dict[str, int | None] = {}
     for field, names in NUMBER_COLUMNS.items():
@@ -210,8 +223,13 @@ def _parse_row(
             number = -1
         if number < 0:
             errors.append(
-                _error(index, field, "invalid_number", f"{field} phải là số nguyên không âm",
-                       f"{field} must be a non-negative integer")
+                _error(
+                    index,
+                    field,
+                    "invalid_number",
+                    f"{field} phải là số nguyên không âm",
+                    f"{field} must be a non-negative integer",
+                )
             )
         numbers[field] = number
     dates: dict[str, dt.date | None] = {}
@@ -221,15 +239,26 @@ def _parse_row(
             dates[field] = dt.date.fromisoformat(value) if value else None
         except ValueError:
             errors.append(
-                _error(index, field, "invalid_date", "ngày phải theo dạng YYYY-MM-DD",
-                       "date must be YYYY-MM-DD")
+                _error(
+                    index,
+                    field,
+                    "invalid_date",
+                    "ngày phải theo dạng YYYY-MM-DD",
+                    "date must be YYYY-MM-DD",
+                )
             )
     successors = _parse_number(raw, SUCCESSOR_COLUMNS) or ""
     if len(errors) > before:
         return None
     return {
-        "code": code, "name": name, "level": level, "type": unit_type, "parent_code": parent,
-        "successor_codes": successors.strip(), **numbers, **dates,
+        "code": code,
+        "name": name,
+        "level": level,
+        "type": unit_type,
+        "parent_code": parent,
+        "successor_codes": successors.strip(),
+        **numbers,
+        **dates,
     }
 
 
@@ -246,22 +275,38 @@ def _build_paths(
         while current is not None and current not in paths:
             if current in chain:
                 row = rows.get(code)
-                errors.append(_error(row, "parent_code", "cycle", "vòng lặp trong cây đơn vị",
-                                     f"cycle in the unit tree through {current!r}"))
+                errors.append(
+                    _error(
+                        row,
+                        "parent_code",
+                        "cycle",
+                        "vòng lặp trong cây đơn vị",
+                        f"cycle in the unit tree through {current!r}",
+                    )
+                )
                 return None
             chain.append(current)
             parent = parents[current]
             if parent is not None and parent not in parents:
                 errors.append(
-                    _error(rows.get(current), "parent_code", "unknown_parent",
-                           f"không có đơn vị cha {parent!r}", f"parent {parent!r} does not exist")
+                    _error(
+                        rows.get(current),
+                        "parent_code",
+                        "unknown_parent",
+                        f"không có đơn vị cha {parent!r}",
+                        f"parent {parent!r} does not exist",
+                    )
                 )
                 return None
             if parent is not None and LEVELS.index(levels[parent]) >= LEVELS.index(levels[current]):
                 errors.append(
-                    _error(rows.get(current), "level", "level_not_below_parent",
-                           f"cấp phải thấp hơn cấp của đơn vị cha {parent!r}",
-                           f"level must be below the level of parent {parent!r}")
+                    _error(
+                        rows.get(current),
+                        "level",
+                        "level_not_below_parent",
+                        f"cấp phải thấp hơn cấp của đơn vị cha {parent!r}",
+                        f"level must be below the level of parent {parent!r}",
+                    )
                 )
                 return None
             current = parent
@@ -277,6 +322,36 @@ def _build_paths(
     return paths, errors
 
 
+def _parse_rows(
+    raw_rows: Sequence[Mapping[str, str | None]],
+) -> tuple[dict[str, dict[str, object]], dict[str, int]]:
+    """Validate every row; returns the rows by code and each code's row number."""
+    errors: list[FieldError] = []
+    parsed: dict[str, dict[str, object]] = {}
+    rows_of: dict[str, int] = {}
+    for index, raw in enumerate(raw_rows, start=2):  # row 1 is the header
+        row = _parse_row(index, raw, errors)
+        if row is None:
+            continue
+        code = str(row["code"])
+        if code in parsed:
+            errors.append(
+                _error(
+                    index,
+                    "code",
+                    "duplicate_code",
+                    f"mã {code!r} bị trùng",
+                    f"duplicate code {code!r}",
+                )
+            )
+            continue
+        parsed[code] = row
+        rows_of[code] = index
+    if errors:
+        raise InvalidInput(*errors)
+    return parsed, rows_of
+
+
 def import_units(
     session: Session,
     raw_rows: Sequence[Mapping[str, str | None]],
@@ -288,23 +363,7 @@ def import_units(
     Raises InvalidInput listing every problem (row, field, code, message in both languages).
     The caller's transaction is left untouched on error.
     """
-    errors: list[FieldError] = []
-    parsed: dict[str, dict[str, object]] = {}
-    rows_of: dict[str, int] = {}
-    for index, raw in enumerate(raw_rows, start=2):  # row 1 is the header
-        row = _parse_row(index, raw, errors)
-        if row is None:
-            continue
-        code = str(row["code"])
-        if code in parsed:
-            errors.append(_error(index, "code", "duplicate_code", f"mã {code!r} bị trùng",
-                                 f"duplicate code {code!r}"))
-            continue
-        parsed[code] = row
-        rows_of[code] = index
-    if errors:
-        raise InvalidInput(*errors)
-
+    parsed, rows_of = _parse_rows(raw_rows)
     existing = {
         code: (parent, level, path)
         for code, parent, level, path in session.execute(
@@ -340,7 +399,8 @@ def import_units(
         session.flush()
         # A moved unit moves its whole subtree.
         moved = [
-            code for code, value in existing.items()
+            code
+            for code, value in existing.items()
             if code not in parsed and value[2] != paths[code]
         ]
         for code in moved:
@@ -368,4 +428,4 @@ def count_by_level(session: Session, root_code: str | None = None) -> dict[str, 
     query = select(Unit.level, func.count()).group_by(Unit.level)
     if root_code is not None:
         query = query.where(subtree_of(Unit.path, get_unit(session, root_code).path))
-    return {level: count for level, count in session.execute(query)}
+    return dict(session.execute(query).all())

@@ -21,13 +21,15 @@ def overview(request: Request, session: SessionDep, user: OptionalUser) -> HTMLR
     if len(roots) == 1:
         return unit_page(request, session, roots[0].code)
     rows = service.children_with_totals(session, None)
-    return render(request, "units/overview.html", {"unit": None, "rows": rows, "trail": [],
-                                                   "totals": None})
+    return render(
+        request, "units/overview.html", {"unit": None, "rows": rows, "trail": [], "totals": None}
+    )
 
 
 @router.get("/units/{code}", response_class=HTMLResponse)
-def unit_detail(request: Request, session: SessionDep, code: str, user: OptionalUser
-                ) -> HTMLResponse:
+def unit_detail(
+    request: Request, session: SessionDep, code: str, user: OptionalUser
+) -> HTMLResponse:
     """One unit, its totals and its children."""
     return unit_page(request, session, code)
 

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from safezone import __version__
+from safezone.accounts import api as account_api
 from safezone.accounts import views as account_views
 from safezone.config import Settings
 from safezone.db.engine import Database
@@ -54,6 +55,12 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.web.max_body_bytes)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in (shell_views.router, account_views.router, unit_api.router, unit_views.router):
+    for router in (
+        shell_views.router,
+        account_views.router,
+        account_api.router,
+        unit_api.router,
+        unit_views.router,
+    ):
         app.include_router(router)
     return app

@@ -22,9 +22,7 @@ class LoginRequired(SafezoneError):
     status_hint = 401
 
     def __init__(self) -> None:
-        super().__init__(
-            FieldError(None, "login_required", "Cần đăng nhập.", "Login required.")
-        )
+        super().__init__(FieldError(None, "login_required", "Cần đăng nhập.", "Login required."))
 
 
 def get_settings(request: Request) -> Settings:

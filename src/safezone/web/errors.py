@@ -61,8 +61,9 @@ def error_response(request: Request, errors: list[FieldError], status: int) -> R
     if wants_json(request):
         return JSONResponse({"errors": [e.as_dict() for e in errors]}, status_code=status)
     messages = [e.message_vi if i18n.get_locale() == "vi" else e.message_en for e in errors]
-    return render(request, "error.html", {"status": status, "messages": messages},
-                  status_code=status)
+    return render(
+        request, "error.html", {"status": status, "messages": messages}, status_code=status
+    )
 
 
 def field_name(location: tuple[Any, ...]) -> str:
@@ -104,8 +105,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         vi, en = _STATUS_TEXT.get(exc.status_code, ("Lỗi.", str(exc.detail)))
-        response = error_response(request, [FieldError(None, f"http_{exc.status_code}", vi, en)],
-                                  exc.status_code)
+        response = error_response(
+            request, [FieldError(None, f"http_{exc.status_code}", vi, en)], exc.status_code
+        )
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response

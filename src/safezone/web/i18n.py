@@ -12,8 +12,8 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
 from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 

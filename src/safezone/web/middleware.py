@@ -18,11 +18,11 @@ from safezone.web import i18n
 
 log = structlog.get_logger("safezone.http")
 
-REQUESTS = Counter(
-    "safezone_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("safezone_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "safezone_http_request_seconds", "HTTP request latency", ["method", "route"],
+    "safezone_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -103,8 +103,7 @@ class RequestMiddleware:
         method = scope.get("method", "")
         REQUESTS.labels(method, route, str(status)).inc()
         LATENCY.labels(method, route).observe(elapsed)
-        log.info("request", method=method, route=route, status=status,
-                 ms=round(elapsed * 1000, 1))
+        log.info("request", method=method, route=route, status=status, ms=round(elapsed * 1000, 1))
 
     @staticmethod
     def _header(scope: Scope, name: bytes) -> str | None:
@@ -132,9 +131,14 @@ class RequestMiddleware:
             b'"message_vi":"D\\u1eef li\\u1ec7u g\\u1eedi l\\u00ean qu\\u00e1 l\\u1edbn.",'
             b'"message_en":"Request body too large."}]}'
         )
-        await send({
-            "type": "http.response.start", "status": 413,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

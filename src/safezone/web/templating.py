@@ -15,9 +15,10 @@ from safezone.web.security import csrf_token
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 # web/templates first, then each domain's folder; templates are named "<domain>/<page>.html".
-_DIRS = [_PACKAGE / "web" / "templates"] + sorted(
-    path for path in _PACKAGE.glob("*/templates") if path.parent.name != "web"
-)
+_DIRS = [
+    _PACKAGE / "web" / "templates",
+    *sorted(path for path in _PACKAGE.glob("*/templates") if path.parent.name != "web"),
+]
 
 environment = Environment(
     loader=FileSystemLoader([str(path) for path in _DIRS]),
@@ -43,5 +44,6 @@ def render(
         "lang": i18n.get_locale(),
         "locales": i18n.LOCALES,
     }
-    return templates.TemplateResponse(request, name, {**base, **(context or {})},
-                                      status_code=status_code)
+    return templates.TemplateResponse(
+        request, name, {**base, **(context or {})}, status_code=status_code
+    )
