@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from safezone.errors import FieldError, InvalidInput, NotFound
 from safezone.units.models import COMMUNE, LEVELS, UNIT_TYPES, Unit
@@ -101,40 +101,42 @@ def _totals_of(unit: Unit, summed: Sequence[int | None] | None) -> Totals:
 
 
 def children_with_totals(session: Session, parent_code: str | None) -> list[tuple[Unit, Totals]]:
-    """Children of ``parent_code`` with their totals, in one query (a range join on paths)."""
+    """Children of ``parent_code`` with their totals: two queries whatever the tree's size.
+
+    The communes of the parent's subtree come in one index range scan and are grouped by the
+    child their path passes through.
+    """
     kids = children(session, parent_code)
     if not kids:
         return []
-    sums = _sums_for(session, [kid.code for kid in kids])
+    prefix = kids[0].path[: -len(kids[0].code) - 1]  # the parent's path ("" for the roots)
+    query = select(Unit.path, Unit.population, Unit.urban_population, Unit.households).where(
+        Unit.level == COMMUNE
+    )
+    if prefix:
+        query = query.where(subtree_of(Unit.path, prefix))
+    sums: dict[str, list[int]] = {}
+    for path, population, urban, households in session.execute(query):
+        child = path[len(prefix) :].split("/", 1)[0]
+        acc = sums.setdefault(child, [0, 0, 0, 0])
+        acc[0] += population or 0
+        acc[1] += urban or 0
+        acc[2] += households or 0
+        acc[3] += 1
     return [(kid, _totals_of(kid, sums.get(kid.code))) for kid in kids]
 
 
 def totals(session: Session, code: str) -> Totals:
     """Population and households of ``code``, summed over the communes of its subtree."""
     unit = get_unit(session, code)
-    return _totals_of(unit, _sums_for(session, [code]).get(code))
-
-
-def _sums_for(session: Session, codes: Iterable[str]) -> dict[str, tuple[int | None, ...]]:
-    parent = aliased(Unit)
-    commune = aliased(Unit)
-    upper = func.substr(parent.path, 1, func.length(parent.path) - 1) + "0"
-    query = (
-        select(
-            parent.code,
-            func.sum(commune.population),
-            func.sum(commune.urban_population),
-            func.sum(commune.households),
-            func.count(commune.code),
-        )
-        .join(
-            commune,
-            (commune.level == COMMUNE) & (commune.path >= parent.path) & (commune.path < upper),
-        )
-        .where(parent.code.in_(list(codes)))
-        .group_by(parent.code)
-    )
-    return {row[0]: tuple(row[1:]) for row in session.execute(query)}
+    query = select(
+        func.sum(Unit.population),
+        func.sum(Unit.urban_population),
+        func.sum(Unit.households),
+        func.count(),
+    ).where(Unit.level == COMMUNE, subtree_of(Unit.path, unit.path))
+    row = session.execute(query).one()
+    return _totals_of(unit, tuple(row))
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -381,10 +383,21 @@ def import_units(
 
     created = updated = 0
     with session.begin_nested():
-        # Parents first, so foreign keys hold at every insert.
+        known: dict[str, Unit] = {}
+        codes = [code for code in parsed if code in existing]
+        for start in range(0, len(codes), 500):  # bounded IN lists on both databases
+            batch = codes[start : start + 500]
+            known.update(
+                (u.code, u) for u in session.scalars(select(Unit).where(Unit.code.in_(batch)))
+            )
+        # Parents first, flushed level by level, so foreign keys hold at every write.
+        depth = 0
         for done, code in enumerate(sorted(parsed, key=lambda c: paths[c].count("/")), start=1):
+            if paths[code].count("/") != depth:
+                depth = paths[code].count("/")
+                session.flush()
             values = {**parsed[code], "path": paths[code]}
-            unit = session.get(Unit, code)
+            unit = known.get(code)
             if unit is None:
                 session.add(Unit(**values))
                 created += 1
@@ -394,8 +407,6 @@ def import_units(
                 updated += 1
             if progress is not None:
                 progress(done)
-            if done % 1000 == 0:
-                session.flush()
         session.flush()
         # A moved unit moves its whole subtree.
         moved = [

@@ -19,21 +19,25 @@ def vietnam_provinces_rows() -> list[dict[str, str | None]]:
     rows: list[dict[str, str | None]] = []
     for province in Province.iter_all():
         kind = province.division_type.value
-        rows.append({
-            "code": f"{int(province.code):02d}",
-            "name": province.name,
-            "level": "province",
-            "type": _PROVINCE_TYPES.get(kind, kind),
-            "parent_code": None,
-            "valid_from": REFORM_DATE,
-        })
+        rows.append(
+            {
+                "code": f"{int(province.code):02d}",
+                "name": province.name,
+                "level": "province",
+                "type": _PROVINCE_TYPES.get(kind, kind),
+                "parent_code": None,
+                "valid_from": REFORM_DATE,
+            }
+        )
     for ward in WARD_MAPPING.values():
-        rows.append({
-            "code": f"{int(ward.code):05d}",
-            "name": ward.name,
-            "level": "commune",
-            "type": ward.division_type.value,
-            "parent_code": f"{int(ward.province_code):02d}",
-            "valid_from": REFORM_DATE,
-        })
+        rows.append(
+            {
+                "code": f"{int(ward.code):05d}",
+                "name": ward.name,
+                "level": "commune",
+                "type": ward.division_type.value,
+                "parent_code": f"{int(ward.province_code):02d}",
+                "valid_from": REFORM_DATE,
+            }
+        )
     return rows
