@@ -33,23 +33,49 @@ from safezone.units import service
 from safezone.units.models import Unit
 
 
-def build_rows(provinces: int = 63, districts: int = 10, communes: int = 16) -> list[dict[str, str]]:
+def build_rows(
+    provinces: int = 63, districts: int = 10, communes: int = 16
+) -> list[dict[str, str]]:
     rng = random.Random(54)
     rows = []
     for p in range(provinces):
         pcode = f"{p + 1:02d}"
-        rows.append({"code": pcode, "name": f"Tỉnh {pcode}", "level": "province", "type": "tỉnh",
-                     "parent_code": "", "population": "", "households": ""})
+        rows.append(
+            {
+                "code": pcode,
+                "name": f"Tỉnh {pcode}",
+                "level": "province",
+                "type": "tỉnh",
+                "parent_code": "",
+                "population": "",
+                "households": "",
+            }
+        )
         for d in range(districts):
             dcode = f"{pcode}{d:02d}"
-            rows.append({"code": dcode, "name": f"Huyện {dcode}", "level": "district",
-                         "type": "huyện", "parent_code": pcode, "population": "",
-                         "households": ""})
+            rows.append(
+                {
+                    "code": dcode,
+                    "name": f"Huyện {dcode}",
+                    "level": "district",
+                    "type": "huyện",
+                    "parent_code": pcode,
+                    "population": "",
+                    "households": "",
+                }
+            )
             for c in range(communes):
-                rows.append({"code": f"{dcode}{c:03d}", "name": "Xã", "level": "commune",
-                             "type": "xã", "parent_code": dcode,
-                             "population": str(rng.randint(2_000, 30_000)),
-                             "households": str(rng.randint(500, 8_000))})
+                rows.append(
+                    {
+                        "code": f"{dcode}{c:03d}",
+                        "name": "Xã",
+                        "level": "commune",
+                        "type": "xã",
+                        "parent_code": dcode,
+                        "population": str(rng.randint(2_000, 30_000)),
+                        "households": str(rng.randint(500, 8_000)),
+                    }
+                )
     return rows
 
 
@@ -65,8 +91,11 @@ def median_ms(function: Callable[[], object], repeat: int) -> float:
 def recursive_total(session, code: str) -> int:  # type: ignore[no-untyped-def]
     total = 0
     for child in session.scalars(select(Unit).where(Unit.parent_code == code)):
-        total += child.population or 0 if child.level == "commune" else recursive_total(
-            session, child.code)
+        total += (
+            child.population or 0
+            if child.level == "commune"
+            else recursive_total(session, child.code)
+        )
     return total
 
 
@@ -109,30 +138,39 @@ def main() -> None:
             target = rng.choice(provinces)
             expected = service.totals(session, target).population
             assert recursive_total(session, target) == expected == full_scan_total(session, target)
-            ours_province = median_ms(lambda: service.totals(session, rng.choice(provinces)),
-                                      args.repeat)
-            ours_district = median_ms(lambda: service.totals(session, rng.choice(districts)),
-                                      args.repeat)
+            ours_province = median_ms(
+                lambda: service.totals(session, rng.choice(provinces)), args.repeat
+            )
+            ours_district = median_ms(
+                lambda: service.totals(session, rng.choice(districts)), args.repeat
+            )
             ours_children = median_ms(
-                lambda: service.children_with_totals(session, rng.choice(provinces)), args.repeat)
-            recursive = median_ms(lambda: recursive_total(session, rng.choice(provinces)),
-                                  max(3, args.repeat // 3))
-            full_scan = median_ms(lambda: full_scan_total(session, rng.choice(provinces)),
-                                  max(3, args.repeat // 3))
+                lambda: service.children_with_totals(session, rng.choice(provinces)), args.repeat
+            )
+            recursive = median_ms(
+                lambda: recursive_total(session, rng.choice(provinces)), max(3, args.repeat // 3)
+            )
+            full_scan = median_ms(
+                lambda: full_scan_total(session, rng.choice(provinces)), max(3, args.repeat // 3)
+            )
         database.dispose()
-    print(json.dumps({
-        "bench": "units_rollup",
-        "database": "postgresql" if "postgresql" in url else "sqlite",
-        "units": len(rows),
-        "import_seconds": round(import_seconds, 2),
-        "ours_province_total_ms": round(ours_province, 2),
-        "ours_district_total_ms": round(ours_district, 2),
-        "ours_children_with_totals_ms": round(ours_children, 2),
-        "baseline_recursive_ms": round(recursive, 2),
-        "baseline_full_scan_ms": round(full_scan, 2),
-        "speedup_vs_recursive": round(recursive / ours_province, 1),
-        "speedup_vs_full_scan": round(full_scan / ours_province, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "units_rollup",
+                "database": "postgresql" if "postgresql" in url else "sqlite",
+                "units": len(rows),
+                "import_seconds": round(import_seconds, 2),
+                "ours_province_total_ms": round(ours_province, 2),
+                "ours_district_total_ms": round(ours_district, 2),
+                "ours_children_with_totals_ms": round(ours_children, 2),
+                "baseline_recursive_ms": round(recursive, 2),
+                "baseline_full_scan_ms": round(full_scan, 2),
+                "speedup_vs_recursive": round(recursive / ours_province, 1),
+                "speedup_vs_full_scan": round(full_scan / ours_province, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

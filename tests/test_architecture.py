@@ -16,7 +16,7 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
         stack.append(module)
         for target in sorted(graph.find_modules_directly_imported_by(module)):
             if state.get(target) == 1:
-                found.append([*stack[stack.index(target):], target])
+                found.append([*stack[stack.index(target) :], target])
             elif target not in state:
                 visit(target)
         stack.pop()

@@ -33,8 +33,17 @@ def _count(data_dir: Path, model: type) -> int:
 
 
 def test_demo_setup_is_repeatable_and_shared_with_other_commands(data_dir: Path) -> None:
-    first = runner.invoke(app, ["demo", "--data-dir", str(data_dir), "--setup-only",
-                                "--admin-password", "demo-admin-password"])
+    first = runner.invoke(
+        app,
+        [
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--setup-only",
+            "--admin-password",
+            "demo-admin-password",
+        ],
+    )
     assert first.exit_code == 0, first.output
     assert "demo-admin-password" in first.output
     assert "122 units" in first.output
@@ -53,32 +62,68 @@ def test_demo_setup_is_repeatable_and_shared_with_other_commands(data_dir: Path)
 
 def test_users_create_and_errors(data_dir: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade", "--data-dir", str(data_dir)]).exit_code == 0
-    assert runner.invoke(app, ["units", "import", "--source", "bundled",
-                               "--data-dir", str(data_dir)]).exit_code == 0
-    ok = runner.invoke(app, ["users", "create", "--username", "cli.user", "--role", "verifier",
-                             "--unit", "54", "--data-dir", str(data_dir)],
-                       input="a-long-password\na-long-password\n")
+    assert (
+        runner.invoke(
+            app, ["units", "import", "--source", "bundled", "--data-dir", str(data_dir)]
+        ).exit_code
+        == 0
+    )
+    ok = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--username",
+            "cli.user",
+            "--role",
+            "verifier",
+            "--unit",
+            "54",
+            "--data-dir",
+            str(data_dir),
+        ],
+        input="a-long-password\na-long-password\n",
+    )
     assert ok.exit_code == 0, ok.output
-    bad = runner.invoke(app, ["users", "create", "--username", "cli.user2", "--role", "pilot",
-                              "--unit", "0000", "--password", "a-long-password",
-                              "--data-dir", str(data_dir)])
+    bad = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--username",
+            "cli.user2",
+            "--role",
+            "pilot",
+            "--unit",
+            "0000",
+            "--password",
+            "a-long-password",
+            "--data-dir",
+            str(data_dir),
+        ],
+    )
     assert bad.exit_code == 1
     assert "invalid_role" in bad.output
     assert "unit_not_found" in bad.output
     assert _count(data_dir, User) == 1
-    assert runner.invoke(app, ["users", "token", "nobody", "--data-dir", str(data_dir)]).exit_code == 1
+    assert (
+        runner.invoke(app, ["users", "token", "nobody", "--data-dir", str(data_dir)]).exit_code == 1
+    )
 
 
 def test_units_import_file_all_or_nothing(data_dir: Path, tmp_path: Path) -> None:
-    early = runner.invoke(app, ["units", "import", "--source", "bundled",
-                                "--data-dir", str(data_dir)])
+    early = runner.invoke(
+        app, ["units", "import", "--source", "bundled", "--data-dir", str(data_dir)]
+    )
     assert early.exit_code == 2
     assert "safezone db upgrade" in early.output
     runner.invoke(app, ["db", "upgrade", "--data-dir", str(data_dir)])
     runner.invoke(app, ["units", "import", "--source", "bundled", "--data-dir", str(data_dir)])
     bad = tmp_path / "bad.csv"
-    bad.write_text("code,name,level,type,parent_code,population,households\n"
-                   "901,Good,district,huyện,54,1,1\n902,Bad,district,huyện,404,1,1\n")
+    bad.write_text(
+        "code,name,level,type,parent_code,population,households\n"
+        "901,Good,district,huyện,54,1,1\n902,Bad,district,huyện,404,1,1\n"
+    )
     result = runner.invoke(app, ["units", "import", str(bad), "--data-dir", str(data_dir)])
     assert result.exit_code == 1
     assert "unknown_parent" in result.output
@@ -89,17 +134,21 @@ def test_units_import_file_all_or_nothing(data_dir: Path, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert "missing_column" in result.output
     good = tmp_path / "good.csv"
-    good.write_text("code,name,level,type,parent_code,population,households\n"
-                    "901,Mới,district,huyện,54,10,3\n")
+    good.write_text(
+        "code,name,level,type,parent_code,population,households\n901,Mới,district,huyện,54,10,3\n"
+    )
     result = runner.invoke(app, ["units", "import", str(good), "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
     assert "1 created" in result.output
     assert _count(data_dir, Unit) == 123
 
 
-def test_unreachable_database_is_one_clear_line(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAFEZONE_DATABASE_URL",
-                       "postgresql://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2")
+def test_unreachable_database_is_one_clear_line(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "SAFEZONE_DATABASE_URL", "postgresql://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2"
+    )
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 2
     assert "SAFEZONE_DATABASE_URL: cannot connect" in result.output
@@ -124,7 +173,8 @@ def test_serve_refuses_the_demo_key(data_dir: Path) -> None:
 def test_import_source_validation(data_dir: Path) -> None:
     result = runner.invoke(app, ["units", "import", "--data-dir", str(data_dir)])
     assert result.exit_code == 2
-    result = runner.invoke(app, ["units", "import", "--source", "atlantis",
-                                 "--data-dir", str(data_dir)])
+    result = runner.invoke(
+        app, ["units", "import", "--source", "atlantis", "--data-dir", str(data_dir)]
+    )
     assert result.exit_code == 2
     assert "unknown source" in result.output

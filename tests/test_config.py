@@ -10,7 +10,9 @@ import pytest
 from safezone.config import ConfigError, load_settings, read_demo_secrets, write_demo_secrets
 
 
-def test_defaults_put_sqlite_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_put_sqlite_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SAFEZONE_DATABASE_URL", raising=False)
     monkeypatch.setenv("SAFEZONE_DATA_DIR", str(tmp_path))
     settings = load_settings()
@@ -32,8 +34,9 @@ def test_postgres_urls_use_psycopg3(monkeypatch: pytest.MonkeyPatch) -> None:
         ("SAFEZONE_ACCOUNTS__MAX_FAILED_LOGINS", "zero", "SAFEZONE_ACCOUNTS__MAX_FAILED_LOGINS"),
     ],
 )
-def test_bad_setting_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
-                                       expected: str) -> None:
+def test_bad_setting_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as caught:
         load_settings()
@@ -58,7 +61,9 @@ def test_production_refuses_missing_short_or_demo_keys(
         load_settings().check_production_safe()
 
 
-def test_demo_secrets_are_private_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_secrets_are_private_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SAFEZONE_SECRET_KEY", raising=False)
     first = write_demo_secrets(tmp_path)
     assert write_demo_secrets(tmp_path) == first
@@ -66,4 +71,8 @@ def test_demo_secrets_are_private_and_reused(tmp_path: Path, monkeypatch: pytest
     assert mode == 0o600
     settings = load_settings(data_dir=tmp_path)
     assert settings.demo_mode
-    assert settings.secret().decode() == first["secret_key"] == read_demo_secrets(tmp_path)["secret_key"]
+    assert (
+        settings.secret().decode()
+        == first["secret_key"]
+        == read_demo_secrets(tmp_path)["secret_key"]
+    )

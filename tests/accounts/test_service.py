@@ -30,8 +30,7 @@ def test_create_user_stores_an_argon2_hash_and_audits(db: Database, make_user: M
 
 def test_create_user_lists_every_bad_field_and_stores_nothing(db: Database) -> None:
     with pytest.raises(InvalidInput) as caught, db.session() as session:
-        service.create_user(session, username="x", password="short", role="king",
-                            unit_code="000")
+        service.create_user(session, username="x", password="short", role="king", unit_code="000")
     assert [(e.field, e.code) for e in caught.value.errors] == [
         ("username", "invalid_username"),
         ("password", "password_too_short"),
@@ -45,13 +44,15 @@ def test_create_user_lists_every_bad_field_and_stores_nothing(db: Database) -> N
 def test_duplicate_username(db: Database, make_user: MakeUser) -> None:
     make_user("dup.user")
     with pytest.raises(InvalidInput) as caught, db.session() as session:
-        service.create_user(session, username="dup.user", password=PASSWORD, role="admin",
-                            unit_code="54")
+        service.create_user(
+            session, username="dup.user", password=PASSWORD, role="admin", unit_code="54"
+        )
     assert caught.value.errors[0].code == "username_taken"
 
 
-def test_unknown_user_and_wrong_password_fail_the_same_way(db: Database, make_user: MakeUser
-                                                           ) -> None:
+def test_unknown_user_and_wrong_password_fail_the_same_way(
+    db: Database, make_user: MakeUser
+) -> None:
     make_user("real.user")
     errors = []
     for username, password in (("ghost.user", PASSWORD), ("real.user", "wrong-password!")):
@@ -152,7 +153,9 @@ def test_set_password_validates_and_unlocks(db: Database, make_user: MakeUser) -
         assert service.authenticate(session, "pw.user", "a-brand-new-password").locked_until is None
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"]
+)
 def test_audit_log_is_append_only(db: Database, make_user: MakeUser, statement: str) -> None:
     make_user("audited.user")
     with pytest.raises(DatabaseError), db.engine.begin() as connection:
@@ -169,7 +172,10 @@ def test_record_read_names_who_read_what(db: Database, make_user: MakeUser) -> N
     with db.session() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "read")).one()
         assert (event.actor, event.object_type, event.object_id, event.unit_code) == (
-            "reader", "declaration", "42", "22015",
+            "reader",
+            "declaration",
+            "42",
+            "22015",
         )
         assert event.detail == {"reason": "review"}
         assert event.at.tzinfo is not None

@@ -16,9 +16,13 @@ from safezone.jobs.service import Registry, claim, enqueue, enqueue_periodic, ru
 
 
 def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(db: Database) -> None:
-    with pytest.raises(RuntimeError), db.session() as session:
-        enqueue(session, "noop")
-        raise RuntimeError("the change failed")
+    def failing_change() -> None:
+        with db.session() as session:
+            enqueue(session, "noop")
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     with db.session() as session:
         assert session.scalar(select(Job)) is None
 
@@ -131,8 +135,9 @@ def test_worker_loop_stops_when_asked(db: Database) -> None:
     with db.session() as session:
         enqueue(session, "signal")
     stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(db, registry),
-                              kwargs={"stop": stop, "poll_seconds": 0.05})
+    thread = threading.Thread(
+        target=run_worker, args=(db, registry), kwargs={"stop": stop, "poll_seconds": 0.05}
+    )
     thread.start()
     assert done.wait(10)
     stop.set()

@@ -11,8 +11,13 @@ def test_children_of_the_province(client: TestClient) -> None:
     body = response.json()
     assert len(body) == 9
     assert body[0] == {
-        "code": "555", "name": "Thành phố Tuy Hoà", "type": "thành phố", "level": "district",
-        "parent_code": "54", "population": 155921, "households": 45895,
+        "code": "555",
+        "name": "Thành phố Tuy Hoà",
+        "type": "thành phố",
+        "level": "district",
+        "parent_code": "54",
+        "population": 155921,
+        "households": 45895,
     }
 
 
@@ -22,14 +27,20 @@ def test_roots_without_parent(client: TestClient) -> None:
 
 def test_one_unit_with_totals(client: TestClient) -> None:
     body = client.get("/api/v1/units/555").json()
-    assert body["totals"] == {"population": 155921, "urban_population": 121544,
-                              "households": 45895, "communes": 16}
+    assert body["totals"] == {
+        "population": 155921,
+        "urban_population": 121544,
+        "households": 45895,
+        "communes": 16,
+    }
     assert body["parent_code"] == "54"
 
 
 def test_unknown_code_is_a_json_404(client: TestClient) -> None:
-    for response in (client.get("/api/v1/units/12345678"),
-                     client.get("/api/v1/units", params={"parent": "nope"})):
+    for response in (
+        client.get("/api/v1/units/12345678"),
+        client.get("/api/v1/units", params={"parent": "nope"}),
+    ):
         assert response.status_code == 404
         error = response.json()["errors"][0]
         assert error["code"] == "unit_not_found"

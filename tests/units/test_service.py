@@ -23,7 +23,9 @@ def test_bundled_tree_matches_the_2019_census(db: Database) -> None:
         assert service.count_by_level(session) == {"province": 1, "district": 9, "commune": 112}
         province = service.totals(session, "54")
         assert (province.population, province.urban_population, province.households) == (
-            872_964, 250_888, 260_436,
+            872_964,
+            250_888,
+            260_436,
         )
         assert province.communes == 112
 
@@ -115,9 +117,10 @@ def test_import_file_reads_a_bom_prefixed_csv(db: Database, tmp_path: Path) -> N
         assert village.path == "54/555/22015/22015001/"
         assert service.totals(session, "22015001").population == 1200
         # Villages do not count twice: the commune total stays the commune's own figure.
-        assert service.totals(session, "22015").population == service.get_unit(
-            session, "22015"
-        ).population
+        assert (
+            service.totals(session, "22015").population
+            == service.get_unit(session, "22015").population
+        )
 
 
 @st.composite
@@ -126,30 +129,60 @@ def trees(draw: st.DrawFn) -> list[dict[str, str]]:
     rows = []
     for p in range(draw(st.integers(1, 3))):
         province = f"P{p}"
-        rows.append({"code": province, "name": province, "level": "province", "type": "tỉnh",
-                     "parent_code": "", "population": "", "households": ""})
+        rows.append(
+            {
+                "code": province,
+                "name": province,
+                "level": "province",
+                "type": "tỉnh",
+                "parent_code": "",
+                "population": "",
+                "households": "",
+            }
+        )
         for d in range(draw(st.integers(0, 4))):
             district = f"{province}D{d}"
-            rows.append({"code": district, "name": district, "level": "district",
-                         "type": "huyện", "parent_code": province, "population": "",
-                         "households": ""})
+            rows.append(
+                {
+                    "code": district,
+                    "name": district,
+                    "level": "district",
+                    "type": "huyện",
+                    "parent_code": province,
+                    "population": "",
+                    "households": "",
+                }
+            )
             for c in range(draw(st.integers(0, 5))):
-                rows.append({"code": f"{district}C{c}", "name": "c", "level": "commune",
-                             "type": "xã", "parent_code": district,
-                             "population": str(draw(st.integers(0, 50_000))),
-                             "households": str(draw(st.integers(0, 10_000)))})
+                rows.append(
+                    {
+                        "code": f"{district}C{c}",
+                        "name": "c",
+                        "level": "commune",
+                        "type": "xã",
+                        "parent_code": district,
+                        "population": str(draw(st.integers(0, 50_000))),
+                        "households": str(draw(st.integers(0, 10_000))),
+                    }
+                )
     return draw(st.permutations(rows))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=trees())
-def test_roll_up_equals_sum_of_communes_for_any_tree(db: Database, rows: list[dict[str, str]]) -> None:
+def test_roll_up_equals_sum_of_communes_for_any_tree(
+    db: Database, rows: list[dict[str, str]]
+) -> None:
     with db.session() as session:
         service.import_units(session, rows)
         for row in rows:
             expected = sum(
-                int(r["population"]) for r in rows
-                if r["level"] == "commune" and (r["code"] + "/").startswith(row["code"])
+                int(r["population"])
+                for r in rows
+                if r["level"] == "commune"
+                and (r["code"] + "/").startswith(row["code"])
                 and _is_descendant(rows, r["code"], row["code"])
             )
             assert service.totals(session, row["code"]).population == expected

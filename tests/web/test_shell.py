@@ -35,7 +35,10 @@ def test_healthz_503_when_the_database_is_unreachable(settings: Settings, tmp_pa
 def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     client.get("/api/v1/units/555")
     body = client.get("/metrics").text
-    assert 'safezone_http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"}' in body
+    assert (
+        'safezone_http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"}'
+        in body
+    )
 
 
 def test_openapi_and_docs(client: TestClient) -> None:
@@ -65,10 +68,15 @@ def test_unknown_unit_page_is_a_translated_404(client: TestClient) -> None:
 
 
 def test_oversized_body_is_refused(settings: Settings, db: Database) -> None:
-    small = settings.model_copy(update={"web": settings.web.model_copy(update={"max_body_bytes": 2048})})
+    small = settings.model_copy(
+        update={"web": settings.web.model_copy(update={"max_body_bytes": 2048})}
+    )
     with TestClient(create_app(small, db)) as client:
-        response = client.post("/login", content=b"x" * 5000,
-                               headers={"content-type": "application/x-www-form-urlencoded"})
+        response = client.post(
+            "/login",
+            content=b"x" * 5000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
     assert response.status_code == 413
     assert response.json()["errors"][0]["code"] == "body_too_large"
 
@@ -92,8 +100,9 @@ def test_every_translatable_string_has_a_vietnamese_translation() -> None:
     found = {
         message if isinstance(message, str) else message[0]
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(SRC), method_map=method_map, keywords={"_": None, "gettext": None,
-                                                       "ngettext": (1, 2)}
+            str(SRC),
+            method_map=method_map,
+            keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
         )
     }
     catalog = i18n.translations("vi")

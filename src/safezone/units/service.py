@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -149,7 +149,7 @@ def _error(row: int | None, field: str, code: str, vi: str, en: str) -> FieldErr
     return FieldError(name, code, where_vi + vi, where + en)
 
 
-def read_csv(text: str) -> list[dict[str, str]]:
+def read_csv(text: str) -> list[dict[str, str | None]]:
     """Parse a unit CSV; raises InvalidInput when a required column is missing."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     columns = set(reader.fieldnames or [])
