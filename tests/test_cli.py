@@ -178,3 +178,15 @@ def test_import_source_validation(data_dir: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown source" in result.output
+
+
+def test_vietnam_provinces_source_without_the_package(data_dir: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("vietnam_provinces") is not None:
+        pytest.skip("vietnam-provinces is installed here")
+    runner.invoke(app, ["db", "upgrade", "--data-dir", str(data_dir)])
+    result = runner.invoke(app, ["units", "import", "--source", "vietnam-provinces",
+                                 "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert "pip install vietnam-provinces" in result.output

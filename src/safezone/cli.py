@@ -15,10 +15,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from safezone.config import ConfigError, Settings, load_settings
+from safezone.en.cli import app as en_app
 from safezone.errors import SafezoneError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one error = one line, never wrapped
 
 app = typer.Typer(
     name="safezone",
@@ -34,12 +35,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
 
-try:  # the protocol tools live with the protocol library
-    from safezone.en.cli import app as en_app
-except ImportError:  # pragma: no cover - only while the library is being written
-    pass
-else:
-    app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
+app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
 
 DataDirOption = Annotated[
     Path | None,
@@ -395,6 +391,8 @@ def demo(
     )
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is the normal way out
     finally:
         stop.set()
         thread.join(timeout=10)

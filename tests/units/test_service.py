@@ -197,3 +197,62 @@ def _is_descendant(rows: list[dict[str, str]], code: str, ancestor: str) -> bool
             return True
         current = parents.get(current) or None
     return False
+
+
+def test_vietnam_provinces_source_maps_the_2025_list(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The optional GPL package is not installed here; a stand-in with its published shape
+    (Province.iter_all, lookup.WARD_MAPPING) checks our mapping. Said so, since it is a fake."""
+    import enum
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    from safezone.units.sources import vietnam_provinces_rows
+
+    class Kind(enum.Enum):
+        TINH = "tỉnh"
+        THANH_PHO_TRUNG_UONG = "thành phố trung ương"
+        PHUONG = "phường"
+        DAC_KHU = "đặc khu"
+
+    @dataclass(frozen=True)
+    class Province:
+        name: str
+        code: int
+        division_type: Kind
+
+        @staticmethod
+        def iter_all():  # type: ignore[no-untyped-def]
+            return iter([Province("Tỉnh Đắk Lắk", 66, Kind.TINH),
+                         Province("Thành phố Hà Nội", 1, Kind.THANH_PHO_TRUNG_UONG)])
+
+    @dataclass(frozen=True)
+    class Ward:
+        name: str
+        code: int
+        division_type: Kind
+        province_code: int
+
+    package = types.ModuleType("vietnam_provinces")
+    package.Province = Province  # type: ignore[attr-defined]
+    lookup = types.ModuleType("vietnam_provinces.lookup")
+    lookup.WARD_MAPPING = {  # type: ignore[attr-defined]
+        70: Ward("Phường Hoàn Kiếm", 70, Kind.PHUONG, 1),
+        99001: Ward("Đặc khu Thử", 99001, Kind.DAC_KHU, 66),
+    }
+    monkeypatch.setitem(sys.modules, "vietnam_provinces", package)
+    monkeypatch.setitem(sys.modules, "vietnam_provinces.lookup", lookup)
+
+    rows = vietnam_provinces_rows()
+    with db.session() as session:
+        result = service.import_units(session, rows)
+    assert (result.created, result.updated) == (4, 0)
+    with db.session() as session:
+        hanoi = service.get_unit(session, "01")
+        assert (hanoi.type, hanoi.level) == ("thành phố", "province")
+        ward = service.get_unit(session, "00070")
+        assert ward.path == "01/00070/"
+        assert str(ward.valid_from) == "2025-07-01"
+        assert service.get_unit(session, "99001").type == "đặc khu"
