@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from safezone.accounts import service as accounts
 from safezone.accounts.models import Role, User
-from safezone.config import Settings, read_demo_secrets, write_demo_secrets
+from safezone.config import Settings, read_demo_secrets
 from safezone.db.engine import Database
 from safezone.db.migrate import upgrade
 from safezone.jobs.service import Registry
@@ -64,8 +64,14 @@ def prepare_demo(
         assert root is not None
         if admin is None:
             result.admin_password = admin_password or secrets.token_urlsafe(12)
-            accounts.create_user(session, username="admin", password=result.admin_password,
-                                 role=Role.ADMIN, unit_code=root, full_name="Quản trị demo")
+            accounts.create_user(
+                session,
+                username="admin",
+                password=result.admin_password,
+                role=Role.ADMIN,
+                unit_code=root,
+                full_name="Quản trị demo",
+            )
         elif admin_password:
             accounts.set_password(session, admin, admin_password, actor="demo")
             result.admin_password = admin_password
@@ -74,8 +80,9 @@ def prepare_demo(
                 continue
             password = stored.get(username) or secrets.token_urlsafe(9)
             if session.scalar(select(User.id).where(User.username == username)) is None:
-                accounts.create_user(session, username=username, password=password, role=role,
-                                     unit_code=unit_code)
+                accounts.create_user(
+                    session, username=username, password=password, role=role, unit_code=unit_code
+                )
             result.staff_passwords[username] = password
     _remember_staff_passwords(settings.data_dir, result.staff_passwords)
     return result
@@ -89,4 +96,3 @@ def _remember_staff_passwords(data_dir: Path, passwords: dict[str, str]) -> None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(content, handle)
     temporary.replace(path)
-
