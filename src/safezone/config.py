@@ -52,6 +52,33 @@ class WorkerConfig(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
 
 
+class DeclarationsConfig(BaseModel):
+    """Health declarations: retention, QR pass validity, triage rules, key rotation."""
+
+    retention_days: int = Field(default=30, ge=1)  # declarations older than this are purged
+    pass_valid_days: int = Field(default=1, ge=0, le=30)  # a pass is valid issue day + N days
+    idempotency_hours: int = Field(default=24, ge=1)  # how long a retried POST is recognised
+    # Optional triage rules (JSON list, see docs/declarations.md); None = the documented default.
+    triage_rules: list[dict[str, Any]] | None = None
+    # Secret keys used before the current one: still accepted to decrypt data and verify passes
+    # until `safezone declarations rekey` has re-encrypted everything (see docs/declarations.md).
+    previous_secret_keys: list[SecretStr] = Field(default_factory=list)
+
+
+def derive_key(secret: bytes, info: str, length: int = 32) -> bytes:
+    """A purpose-bound key from ``secret`` (HKDF-SHA256; ``info`` names the purpose).
+
+    Distinct ``info`` labels give independent keys, so one secret can safely feed encryption,
+    blind indexes and signatures without any key being used for two purposes.
+    """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=b"safezone-kdf-v1", info=info.encode()
+    ).derive(secret)
+
+
 class Settings(BaseSettings):
     """All settings of a safezone installation."""
 
@@ -68,6 +95,7 @@ class Settings(BaseSettings):
     web: WebConfig = WebConfig()
     accounts: AccountsConfig = AccountsConfig()
     worker: WorkerConfig = WorkerConfig()
+    declarations: DeclarationsConfig = DeclarationsConfig()
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +139,10 @@ class Settings(BaseSettings):
         if self.secret_key is None or not self.secret_key.get_secret_value():
             raise ConfigError("SAFEZONE_SECRET_KEY: not set (required to sign sessions and tokens)")
         return self.secret_key.get_secret_value().encode()
+
+    def derive_key(self, info: str, length: int = 32) -> bytes:
+        """A key for one purpose, derived from the secret key (see :func:`derive_key`)."""
+        return derive_key(self.secret(), info, length)
 
     def check_production_safe(self) -> None:
         """Refuse secrets that are missing, short or generated for the demo."""

@@ -32,8 +32,11 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
 
 def build_registry(settings: Settings) -> Registry:
     """Every job kind the worker knows (domains add theirs here)."""
-    del settings  # no job kinds yet; domains register theirs as they arrive
-    return Registry()
+    from safezone.declarations import tasks as declaration_tasks
+
+    registry = Registry()
+    declaration_tasks.register(registry, settings)
+    return registry
 
 
 @dataclass

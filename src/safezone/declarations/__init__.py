@@ -1,0 +1,1 @@
+"""Health declarations: citizen form and API, daily updates, QR pass, staff review, privacy."""

@@ -1,0 +1,262 @@
+"""JSON routes: citizens' app (declare, update, daily updates), staff clients, pass checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from safezone.accounts.models import Role, User
+from safezone.db.base import utcnow
+from safezone.declarations import service
+from safezone.declarations.schemas import (
+    AssignmentIn,
+    DailyUpdateIn,
+    DailyUpdateOut,
+    DeclarationCreated,
+    DeclarationDetail,
+    DeclarationIn,
+    DeclarationPage,
+    DeclarationSummary,
+    FollowUpIn,
+    FollowUpRow,
+    OutcomeIn,
+    PassOut,
+    PassVerifyIn,
+)
+from safezone.errors import FieldError, InvalidInput, SafezoneError
+from safezone.web.deps import SessionDep, UnitScope, get_settings, requires
+
+router = APIRouter(prefix="/api/v1", tags=["declarations"])
+
+
+class UnsupportedMediaType(SafezoneError):
+    """The body is not JSON."""
+
+    status_hint = 415
+
+
+def get_policy(request: Request) -> service.Policy:
+    """The declarations policy of this app (built once: keys, rules, periods)."""
+    policy = getattr(request.app.state, "declarations_policy", None)
+    if policy is None:
+        policy = service.Policy.from_settings(get_settings(request))
+        request.app.state.declarations_policy = policy
+    return policy
+
+
+PolicyDep = Annotated[service.Policy, Depends(get_policy)]
+Officer = Annotated[User, Depends(requires(Role.HEALTH_OFFICER))]
+UpdateToken = Annotated[
+    str | None,
+    Header(alias="X-Update-Token", max_length=100, description="The citizen's update token"),
+]
+
+
+async def json_body(request: Request) -> Any:
+    """The request body parsed as JSON; 415 for another content type, 422 for bad JSON.
+
+    The body is validated by the service (not by FastAPI), so that field checks needing the
+    database are reported together with the others in one answer.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType.single(
+            None,
+            "unsupported_media_type",
+            "Nội dung phải là JSON (Content-Type: application/json).",
+            "The body must be JSON (Content-Type: application/json).",
+        )
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput(
+            FieldError("body", "json_invalid", "JSON không hợp lệ.", "The body is not valid JSON.")
+        ) from None
+
+
+JsonBody = Annotated[Any, Depends(json_body)]
+
+
+@router.post("/declarations", status_code=201)
+def create_declaration(
+    session: SessionDep,
+    policy: PolicyDep,
+    raw: JsonBody,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> DeclarationCreated:
+    """Submit a health declaration (body: see ``DeclarationIn``). Keep ``update_token``."""
+    now = utcnow()
+    data = service.parse(DeclarationIn, session, raw, today=service.local_today(now))
+    return service.submit(
+        session,
+        policy,
+        data,
+        now=now,
+        idempotency_key=idempotency_key,
+        fingerprint=service.request_fingerprint(raw) if idempotency_key else "",
+    )
+
+
+@router.put("/declarations/{declaration_id}")
+def update_declaration(
+    session: SessionDep,
+    policy: PolicyDep,
+    declaration_id: int,
+    raw: JsonBody,
+    update_token: UpdateToken = None,
+) -> DeclarationCreated:
+    """Replace a declaration's answers (``X-Update-Token`` header); the risk is recomputed."""
+    now = utcnow()
+    service.authorise(session, declaration_id, update_token)  # 401/403/404 before 422
+    data = service.parse(DeclarationIn, session, raw, today=service.local_today(now))
+    return service.update(session, policy, declaration_id, update_token, data, now=now)
+
+
+@router.post("/declarations/{declaration_id}/updates", status_code=201)
+def daily_update(
+    session: SessionDep,
+    policy: PolicyDep,
+    declaration_id: int,
+    raw: JsonBody,
+    update_token: UpdateToken = None,
+) -> DailyUpdateOut:
+    """Send today's health status (one per person per day); returns the new risk and pass."""
+    now = utcnow()
+    service.authorise(session, declaration_id, update_token)
+    data = service.parse(DailyUpdateIn, session, raw, today=service.local_today(now))
+    return service.add_daily_update(session, policy, declaration_id, update_token, data, now=now)
+
+
+@router.delete("/declarations/{declaration_id}/update-token", status_code=204)
+def revoke_update_token(
+    session: SessionDep, declaration_id: int, update_token: UpdateToken = None
+) -> Response:
+    """Withdraw the update token (it stops working at once)."""
+    service.revoke_update_token(session, declaration_id, update_token)
+    return Response(status_code=204)
+
+
+@router.post("/passes/verify")
+def verify_pass(policy: PolicyDep, body: PassVerifyIn) -> PassOut:
+    """Check a QR pass offline: signature, version and validity dates (no database read)."""
+    return service.verify_pass(policy, body.token, today=service.local_today())
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+def filters_from_query(
+    unit: Annotated[str | None, Query(max_length=16)] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    risk: Annotated[str | None, Query(max_length=10)] = None,
+    symptom: Annotated[str | None, Query(max_length=30)] = None,
+    exposure: Annotated[str | None, Query(max_length=40)] = None,
+    assigned: bool | None = None,
+    q: Annotated[str | None, Query(max_length=30, description="Identity or phone number")] = None,
+) -> service.Filters:
+    """The queue filters from the query string (empty values are ignored)."""
+    return service.Filters(
+        unit_code=unit or None,
+        date_from=date_from,
+        date_to=date_to,
+        risk=risk or None,
+        symptom=symptom or None,
+        exposure=exposure or None,
+        assigned=assigned,
+        lookup=(q or "").strip() or None,
+    )
+
+
+FiltersDep = Annotated[service.Filters, Depends(filters_from_query)]
+
+
+@router.get("/declarations")
+def list_declarations(
+    session: SessionDep,
+    policy: PolicyDep,
+    user: Officer,
+    scope: UnitScope,
+    filters: FiltersDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 50,
+) -> DeclarationPage:
+    """The review queue in the caller's area (no personal data; open one to see the person)."""
+    del user  # the dependency checks the role
+    return service.list_declarations(session, policy, scope, filters, page=page, per_page=per_page)
+
+
+@router.get("/declarations/stats")
+def declaration_stats(
+    session: SessionDep,
+    policy: PolicyDep,
+    user: Officer,
+    scope: UnitScope,
+    unit: Annotated[str | None, Query(max_length=16)] = None,
+    days: Annotated[int, Query(ge=1, le=90)] = 14,
+) -> dict[str, Any]:
+    """Counts per unit (below ``unit``, default the caller's) and per day, by risk."""
+    del user
+    result = service.stats(session, policy, scope, root_code=unit, days=days)
+    return {
+        "unit": {"code": result.root.code, "name": result.root.name},
+        "per_unit": [
+            {"code": kid.code, "name": kid.name, "counts": counts}
+            for kid, counts in result.per_unit
+        ],
+        "per_day": [{"day": day.isoformat(), "counts": counts} for day, counts in result.per_day],
+        "total": result.total,
+    }
+
+
+@router.get("/declarations/{declaration_id}")
+def get_declaration(
+    session: SessionDep, policy: PolicyDep, user: Officer, scope: UnitScope, declaration_id: int
+) -> DeclarationDetail:
+    """One declaration with the person and timeline (the read is audited)."""
+    return service.read_declaration(session, policy, user, scope, declaration_id)
+
+
+@router.post("/declarations/{declaration_id}/assignment")
+def assign(
+    session: SessionDep,
+    policy: PolicyDep,
+    user: Officer,
+    scope: UnitScope,
+    declaration_id: int,
+    body: AssignmentIn,
+) -> DeclarationSummary:
+    """Assign to a commune health station."""
+    return service.assign(session, policy, user, scope, declaration_id, body)
+
+
+@router.post("/declarations/{declaration_id}/followups", status_code=201)
+def add_followup(
+    session: SessionDep,
+    policy: PolicyDep,
+    user: Officer,
+    scope: UnitScope,
+    declaration_id: int,
+    raw: JsonBody,
+) -> FollowUpRow:
+    """Record a daily follow-up (seen_well, seen_unwell, not_reached, not_performed)."""
+    service.get_declaration(session, policy, scope, declaration_id)  # 404 before 422
+    data = service.parse(FollowUpIn, session, raw, today=service.local_today())
+    return service.add_followup(session, policy, user, scope, declaration_id, data)
+
+
+@router.put("/declarations/{declaration_id}/outcome")
+def set_outcome(
+    session: SessionDep,
+    policy: PolicyDep,
+    user: Officer,
+    scope: UnitScope,
+    declaration_id: int,
+    body: OutcomeIn,
+) -> DeclarationSummary:
+    """Close the follow-up: completed, lost_to_follow_up or became_case."""
+    return service.set_outcome(session, policy, user, scope, declaration_id, body)
