@@ -16,6 +16,7 @@ from safezone.accounts import views as account_views
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import api as declaration_api
+from safezone.declarations import views as declaration_views
 from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views
@@ -63,6 +64,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         unit_api.router,
         unit_views.router,
         declaration_api.router,
+        declaration_views.router,
     ):
         app.include_router(router)
     return app
