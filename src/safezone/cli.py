@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from safezone.config import ConfigError, Settings, load_settings
+from safezone.declarations.cli import app as declarations_app
 from safezone.en.cli import app as en_app
 from safezone.errors import SafezoneError
 
@@ -36,6 +37,7 @@ app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
 
 app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
+app.add_typer(declarations_app, name="declarations", help="Health declarations tools.")
 
 DataDirOption = Annotated[
     Path | None,
