@@ -18,6 +18,7 @@ from safezone.config import ConfigError, Settings, load_settings
 from safezone.declarations.cli import app as declarations_app
 from safezone.en.cli import app as en_app
 from safezone.errors import SafezoneError
+from safezone.exposure.cli import app as exposure_app
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one error = one line, never wrapped
@@ -37,6 +38,7 @@ app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
 
 app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
+app.add_typer(exposure_app, name="exposure", help="Exposure-notification server tools.")
 app.add_typer(declarations_app, name="declarations", help="Health declarations tools.")
 
 DataDirOption = Annotated[

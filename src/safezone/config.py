@@ -65,6 +65,55 @@ class DeclarationsConfig(BaseModel):
     previous_secret_keys: list[SecretStr] = Field(default_factory=list)
 
 
+class ExposureConfig(BaseModel):
+    """The exposure-notification server: codes, publish, export batches, storage, retention."""
+
+    # Health authorities whose phones may publish: id -> region (ISO 3166 code or MCC).
+    # Empty outside the demo; the demo uses ``safezone-demo`` -> ``VN``.
+    health_authorities: dict[str, str] = Field(default_factory=dict)
+    certificate_issuer: str = "safezone"
+    certificate_audience: str = "safezone-exposure"
+    # Verification codes, tokens and certificates.
+    short_code_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    long_code_hours: int = Field(default=24, ge=1, le=14 * 24)
+    token_hours: int = Field(default=24, ge=1, le=14 * 24)
+    certificate_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Brute-force bounds on verify/certificate/publish (per process, in memory, no addresses kept).
+    rate_limit_window_seconds: int = Field(default=3600, ge=1)
+    rate_limit_per_client: int = Field(default=30, ge=1)
+    rate_limit_global: int = Field(default=20_000, ge=1)
+    # Publish rules (the reference server's defaults).
+    max_keys_per_publish: int = Field(default=30, ge=1, le=100)
+    max_same_start_interval_keys: int = Field(default=3, ge=1)
+    max_interval_age_hours: int = Field(default=360, ge=1)  # keys older than 15 days refused
+    max_symptom_onset_days: int = Field(default=14, ge=1)
+    max_symptom_onset_report_days: int = Field(default=28, ge=1)
+    default_symptom_onset_days_ago: int = Field(default=4, ge=0)
+    embargo_seconds: int = Field(default=0, ge=0)  # extra hold-back after a key expires
+    max_publish_bytes: int = Field(default=64 * 1024, ge=1024)
+    response_size_bytes: int = Field(default=2048, ge=512)  # phone responses padded to this
+    # Export batches.
+    export_window_seconds: int = Field(default=3600, ge=60)
+    export_min_age_seconds: int = Field(default=2 * 3600, ge=0)
+    export_every_seconds: int = Field(default=600, ge=10)
+    min_keys_per_file: int = Field(default=1000, ge=0)
+    padding_jitter_keys: int = Field(default=200, ge=0)
+    max_keys_per_file: int = Field(default=500_000, ge=1)
+    signing_key_id: str = Field(default="452", min_length=1, max_length=32)  # Vietnam's MCC
+    signing_key_overlap_hours: int = Field(default=7 * 24, ge=0)  # old key signs after rotate
+    # Retention of keys, exports, codes and tokens.
+    retention_days: int = Field(default=14, ge=1)
+    # Storage of export files: "local" (served at /exposure/v1/) or "s3".
+    storage: str = Field(default="local", pattern="^(local|s3)$")
+    local_dir: Path | None = None  # default: <data dir>/exposure
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+
 def derive_key(secret: bytes, info: str, length: int = 32) -> bytes:
     """A purpose-bound key from ``secret`` (HKDF-SHA256; ``info`` names the purpose).
 
@@ -96,6 +145,7 @@ class Settings(BaseSettings):
     accounts: AccountsConfig = AccountsConfig()
     worker: WorkerConfig = WorkerConfig()
     declarations: DeclarationsConfig = DeclarationsConfig()
+    exposure: ExposureConfig = ExposureConfig()
 
     @field_validator("database_url")
     @classmethod

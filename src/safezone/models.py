@@ -8,6 +8,16 @@ from safezone.declarations.models import (
     IdempotencyRecord,
     Person,
 )
+from safezone.exposure.models import (
+    ExportBatch,
+    ExportFile,
+    ExposureKey,
+    SigningKey,
+    Upload,
+    UsedCertificate,
+    VerificationCode,
+    VerificationToken,
+)
 from safezone.jobs.models import Job
 from safezone.units.models import Unit
 
@@ -16,10 +26,18 @@ __all__ = [
     "AuditEvent",
     "DailyUpdate",
     "Declaration",
+    "ExportBatch",
+    "ExportFile",
+    "ExposureKey",
     "FollowUp",
     "IdempotencyRecord",
     "Job",
     "Person",
+    "SigningKey",
     "Unit",
+    "Upload",
+    "UsedCertificate",
     "User",
+    "VerificationCode",
+    "VerificationToken",
 ]

@@ -33,9 +33,11 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
 def build_registry(settings: Settings) -> Registry:
     """Every job kind the worker knows (domains add theirs here)."""
     from safezone.declarations import tasks as declaration_tasks
+    from safezone.exposure import tasks as exposure_tasks
 
     registry = Registry()
     declaration_tasks.register(registry, settings)
+    exposure_tasks.register(registry, settings)  # export batches + retention
     return registry
 
 
@@ -88,7 +90,19 @@ def prepare_demo(
                 )
             result.staff_passwords[username] = password
     _remember_staff_passwords(settings.data_dir, result.staff_passwords)
+    _prepare_exposure_demo(settings, database)
     return result
+
+
+def _prepare_exposure_demo(settings: Settings, database: Database) -> None:
+    """The demo's exposure server: health authority ``safezone-demo`` for region ``VN``
+    (``safezone.exposure.publish.health_authorities`` in demo mode) and a signing key,
+    generated on the first start."""
+    from safezone.db.base import utcnow
+    from safezone.exposure import signing
+
+    with database.session() as session:
+        signing.ensure_key(session, settings, now=utcnow())
 
 
 def _remember_staff_passwords(data_dir: Path, passwords: dict[str, str]) -> None:

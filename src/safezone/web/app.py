@@ -17,6 +17,8 @@ from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import api as declaration_api
 from safezone.declarations import views as declaration_views
+from safezone.exposure import api as exposure_api
+from safezone.exposure import views as exposure_views
 from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views
@@ -65,6 +67,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         unit_views.router,
         declaration_api.router,
         declaration_views.router,
+        exposure_api.router,
+        exposure_api.files_router,  # /exposure/v1/...: export files from the storage backend
+        exposure_views.router,
     ):
         app.include_router(router)
     return app

@@ -1,0 +1,198 @@
+"""Export signing keys: ECDSA P-256, identified by key id and version.
+
+Private keys are stored in the database encrypted (AES-256-GCM) with a key derived from the
+secret key, so a database dump alone cannot sign files. ``rotate`` adds a new version; the
+previous ones keep signing for an overlap period so phones can pick up the new public key.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from safezone.accounts.service import record
+from safezone.config import Settings
+from safezone.en.export import ECDSA_SHA256_OID
+from safezone.en.export import SigningKey as ExportSigner
+from safezone.errors import Conflict, NotFound
+from safezone.exposure.models import SigningKey
+
+_AAD = b"safezone-exposure-signing-key-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class PublicSigningKey:
+    """What phones need to verify files: ids, algorithm and the public key."""
+
+    key_id: str
+    key_version: str
+    public_key_der: bytes
+    created_at: dt.datetime
+    retires_at: dt.datetime | None
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        """The key as a ``cryptography`` object."""
+        key = serialization.load_der_public_key(self.public_key_der)
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        return key
+
+    @property
+    def pem(self) -> str:
+        """PEM text of the public key."""
+        return self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    def as_json(self) -> dict[str, object]:
+        """The public JSON shape of ``GET /exposure/v1/signing-keys``."""
+        return {
+            "keyId": self.key_id,
+            "keyVersion": self.key_version,
+            "algorithm": ECDSA_SHA256_OID,
+            "publicKey": base64.b64encode(self.public_key_der).decode("ascii"),
+            "publicKeyPem": self.pem,
+            "createdAt": self.created_at,
+            "retiresAt": self.retires_at,
+        }
+
+
+def _wrap_key(settings: Settings) -> AESGCM:
+    return AESGCM(settings.derive_key("safezone-exposure-signing-keys"))
+
+
+def _public(row: SigningKey) -> PublicSigningKey:
+    return PublicSigningKey(
+        row.key_id, row.key_version, row.public_key_der, row.created_at, row.retires_at
+    )
+
+
+def _next_version(session: Session, key_id: str) -> str:
+    versions = session.scalars(select(SigningKey.key_version).where(SigningKey.key_id == key_id))
+    numbers = [int(v[1:]) for v in versions if v.startswith("v") and v[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1}"
+
+
+def _create(session: Session, settings: Settings, key_id: str, now: dt.datetime) -> SigningKey:
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    nonce = os.urandom(12)
+    row = SigningKey(
+        key_id=key_id,
+        key_version=_next_version(session, key_id),
+        public_key_der=private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        private_key_enc=nonce + _wrap_key(settings).encrypt(nonce, der, _AAD),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def generate(
+    session: Session, settings: Settings, *, now: dt.datetime, actor: str | None = None
+) -> PublicSigningKey:
+    """Create the first signing key (Conflict if one already exists: use ``rotate``)."""
+    key_id = settings.exposure.signing_key_id
+    if session.scalar(select(SigningKey.id).where(SigningKey.key_id == key_id)) is not None:
+        raise Conflict.single(
+            "key_id",
+            "signing_key_exists",
+            "Đã có khoá ký; dùng 'rotate' để tạo phiên bản mới.",
+            "A signing key already exists; use 'rotate' to make a new version.",
+        )
+    row = _create(session, settings, key_id, now)
+    record(
+        session,
+        actor=actor,
+        action="exposure.signing_key.generate",
+        object_type="exposure_signing_key",
+        object_id=f"{row.key_id}/{row.key_version}",
+    )
+    return _public(row)
+
+
+def ensure_key(session: Session, settings: Settings, *, now: dt.datetime) -> PublicSigningKey:
+    """The newest signing key, generating the first one if there is none (demo start-up)."""
+    active = signers_rows(session, settings, now=now)
+    if active:
+        return _public(active[-1])
+    return generate(session, settings, now=now, actor="system")
+
+
+def rotate(
+    session: Session, settings: Settings, *, now: dt.datetime, actor: str | None = None
+) -> PublicSigningKey:
+    """Add a new key version; older active versions retire after the overlap period."""
+    key_id = settings.exposure.signing_key_id
+    overlap = dt.timedelta(hours=settings.exposure.signing_key_overlap_hours)
+    for row in signers_rows(session, settings, now=now):
+        row.retires_at = now + overlap
+    row = _create(session, settings, key_id, now)
+    record(
+        session,
+        actor=actor,
+        action="exposure.signing_key.rotate",
+        object_type="exposure_signing_key",
+        object_id=f"{row.key_id}/{row.key_version}",
+    )
+    return _public(row)
+
+
+def signers_rows(session: Session, settings: Settings, *, now: dt.datetime) -> list[SigningKey]:
+    """Rows of the keys that sign now (oldest first)."""
+    return list(
+        session.scalars(
+            select(SigningKey)
+            .where(
+                SigningKey.key_id == settings.exposure.signing_key_id,
+                or_(SigningKey.retires_at.is_(None), SigningKey.retires_at > now),
+            )
+            .order_by(SigningKey.created_at, SigningKey.id)
+        )
+    )
+
+
+def signers(session: Session, settings: Settings, *, now: dt.datetime) -> list[ExportSigner]:
+    """The keys that sign export files now, decrypted; NotFound when there is none."""
+    rows = signers_rows(session, settings, now=now)
+    if not rows:
+        raise NotFound.single(
+            None,
+            "no_signing_key",
+            "Chưa có khoá ký tệp; chạy 'safezone exposure keys generate'.",
+            "No export signing key; run 'safezone exposure keys generate'.",
+        )
+    wrap = _wrap_key(settings)
+    result = []
+    for row in rows:
+        der = wrap.decrypt(row.private_key_enc[:12], row.private_key_enc[12:], _AAD)
+        private = serialization.load_der_private_key(der, password=None)
+        assert isinstance(private, ec.EllipticCurvePrivateKey)
+        result.append(ExportSigner(private, row.key_id, row.key_version))
+    return result
+
+
+def list_keys(session: Session) -> list[PublicSigningKey]:
+    """Every signing key's public part (newest last)."""
+    rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.id))
+    return [_public(row) for row in rows]
+
+
+def public_keys(session: Session) -> dict[tuple[str, str], ec.EllipticCurvePublicKey]:
+    """``(key_id, key_version)`` -> public key, the shape ``safezone.en.export`` verifies with."""
+    return {(k.key_id, k.key_version): k.public_key for k in list_keys(session)}
