@@ -84,8 +84,7 @@ def make_keys(now: dt.datetime, days: int = 14, risk: int = 0) -> list[Temporary
     """``days`` expired daily keys ending yesterday (oldest first)."""
     today = day_start(now)
     return [
-        TemporaryExposureKey(os.urandom(16), today - 144 * n, 144, risk)
-        for n in range(days, 0, -1)
+        TemporaryExposureKey(os.urandom(16), today - 144 * n, 144, risk) for n in range(days, 0, -1)
     ]
 
 

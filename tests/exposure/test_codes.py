@@ -25,8 +25,10 @@ def test_codes_have_the_promised_shape_and_only_hmacs_are_stored(
     db: Database, issue_code: IssueCode
 ) -> None:
     issued = issue_code("likely", symptom_date=NOW.date(), now=NOW)
-    assert len(issued.short_code) == 8 and issued.short_code.isdigit()
-    assert len(issued.long_code) == 16 and issued.long_code.isalnum()
+    assert len(issued.short_code) == 8
+    assert issued.short_code.isdigit()
+    assert len(issued.long_code) == 16
+    assert issued.long_code.isalnum()
     assert issued.long_code == issued.long_code.lower()
     assert issued.short_expires_at == NOW + dt.timedelta(minutes=15)
     assert issued.long_expires_at == NOW + dt.timedelta(hours=24)
@@ -124,9 +126,7 @@ def test_expired_token_is_refused(
         )
 
 
-def test_issue_validates_dates_type_and_scope(
-    db: Database, code_policy: codes.CodePolicy
-) -> None:
+def test_issue_validates_dates_type_and_scope(db: Database, code_policy: codes.CodePolicy) -> None:
     def issue(**kwargs: object) -> None:
         arguments: dict[str, object] = {
             "unit_code": "555",

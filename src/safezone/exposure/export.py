@@ -14,7 +14,6 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-import structlog
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,8 +26,6 @@ from safezone.exposure import signing
 from safezone.exposure.models import ExportBatch, ExportFile, ExposureKey
 from safezone.exposure.publish import BACKFILL_RISK, DAY_INTERVALS, health_authorities
 from safezone.exposure.storage import Storage
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +335,6 @@ def _export_window(
     report.batches += 1
     report.keys += real
     report.padding_keys += len(padding)
-    log.info("exposure.exported", region=region, start=start.isoformat(), keys=real)
 
 
 def write_index(
