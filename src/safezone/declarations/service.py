@@ -14,6 +14,7 @@ import hmac
 import io
 import json
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -172,14 +173,34 @@ def _not_found() -> NotFound:
 # --- validation -------------------------------------------------------------------------------
 
 
+#: Unit levels seen recently, per database: reference data read on every submission.
+_UNIT_LEVELS: dict[str, tuple[float, dict[str, str]]] = {}
+UNIT_CACHE_SECONDS = 60.0
+
+
+def _unit_level(session: Session, code: str) -> str | None:
+    """The level of unit ``code`` (None if unknown), cached for a minute.
+
+    Only known codes are cached, so a newly imported unit is never refused; a unit's level
+    changing takes up to a minute to show (the foreign key still guards the insert).
+    """
+    key = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    stamp, levels = _UNIT_LEVELS.get(key, (0.0, {}))
+    if now - stamp > UNIT_CACHE_SECONDS:
+        levels = {}
+        _UNIT_LEVELS[key] = (now, levels)
+    level = levels.get(code)
+    if level is None:
+        level = session.scalar(select(Unit.level).where(Unit.code == code))
+        if level is not None:
+            levels[code] = level
+    return level
+
+
 def validation_context(session: Session, today: dt.date) -> dict[str, Any]:
     """The context input models need: today's date and a unit-level lookup."""
-
-    def unit_level(code: str) -> str | None:
-        unit = session.get(Unit, code)
-        return None if unit is None else unit.level
-
-    return {UNIT_LEVEL: unit_level, TODAY: today}
+    return {UNIT_LEVEL: lambda code: _unit_level(session, code), TODAY: today}
 
 
 def field_errors(error: ValidationError) -> list[FieldError]:

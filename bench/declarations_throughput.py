@@ -1,0 +1,243 @@
+"""Accepted declarations per second into PostgreSQL vs. a no-database baseline.
+
+Starts ``safezone serve`` (one worker process) against a throw-away PostgreSQL database, and a
+baseline FastAPI app (one uvicorn worker) whose endpoint validates the same body with the same
+pydantic model (``DeclarationIn``) and stores nothing. The same async httpx load generator
+drives each in turn on this machine; every safezone answer counted is a 201, sent after the
+commit. Prints one JSON line with both rates and their ratio (target: at least 0.5).
+
+    SAFEZONE_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sz_decl_bench \
+        .venv/bin/python bench/declarations_throughput.py [--seconds 10] [--concurrency 32]
+
+The database is emptied first: its name must contain "bench".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from safezone.declarations.schemas import DeclarationCreated, DeclarationIn
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/sz_decl_bench"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def baseline_app() -> FastAPI:
+    """The no-database app: validate with the same model, answer like the real endpoint."""
+    app = FastAPI()
+
+    @app.post("/api/v1/declarations", status_code=201)
+    def create(body: DeclarationIn) -> DeclarationCreated:
+        return DeclarationCreated(id=0, pass_token="-", update_token="-", risk="low")
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def body(number: int) -> dict[str, Any]:
+    """A valid declaration; every one a different person."""
+    return {
+        "full_name": "Nguyễn Văn An",
+        "birth_year": 1985,
+        "gender": "male",
+        "nationality": "VN",
+        "id_number": f"0540{number:08d}",
+        "phone": f"090{number % 10_000_000:07d}",
+        "email": None,
+        "address": {"unit_code": "22015", "street": "12 Trần Hưng Đạo"},
+        "declaration_type": "domestic",
+        "symptoms": ["fever", "cough"] if number % 3 == 0 else [],
+        "exposure": {
+            "confirmed_case": number % 7 == 0,
+            "suspected_case": False,
+            "returned_from_outbreak_area": False,
+            "visited_health_facility": False,
+        },
+        "travel": [],
+        "conditions": ["diabetes"] if number % 5 == 0 else [],
+        "pledge": True,
+    }
+
+
+def prepare_database(url: str) -> None:
+    """Empty the bench database, migrate it and load the units."""
+    from sqlalchemy import text
+
+    from safezone.config import Settings
+    from safezone.db.engine import Database
+    from safezone.db.migrate import upgrade
+    from safezone.units.service import load_bundled
+
+    if "bench" not in url.rsplit("/", 1)[-1]:
+        sys.exit(f"refusing to empty {url!r}: the database name must contain 'bench'")
+    database = Database(Settings(database_url=url).sqlalchemy_url)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(database.engine)
+    with database.session() as session:
+        load_bundled(session)
+    database.dispose()
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], path: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(base + path, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    sys.exit("server did not start")
+
+
+async def drive(base: str, seconds: float, concurrency: int, start: int) -> tuple[int, int, float]:
+    """Send declarations for ``seconds`` from ``concurrency`` clients; (accepted, errors, s)."""
+    counter = start
+    accepted = errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker(deadline: float) -> None:
+            nonlocal counter, accepted, errors
+            while time.perf_counter() < deadline:
+                counter += 1
+                response = await client.post("/api/v1/declarations", json=body(counter))
+                if response.status_code == 201:
+                    accepted += 1
+                else:
+                    errors += 1
+
+        # Warm up (connections, caches, JIT-less but lazy imports), then measure.
+        await asyncio.gather(*(worker(time.perf_counter() + 1.5) for _ in range(concurrency)))
+        accepted = errors = 0
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(began + seconds) for _ in range(concurrency)))
+        return accepted, errors, time.perf_counter() - began
+
+
+def run_server(
+    command: list[str], env: dict[str, str], probe: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process, probe)
+    except SystemExit:
+        stop(process)
+        raise
+    return process, base
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline_server:
+        import uvicorn
+
+        uvicorn.run(
+            baseline_app(),
+            host="127.0.0.1",
+            port=args.port,
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+        )
+        return
+
+    url = os.environ.get("SAFEZONE_BENCH_DATABASE_URL", DEFAULT_URL)
+    prepare_database(url)
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "SAFEZONE_DATABASE_URL": url,
+            "SAFEZONE_SECRET_KEY": secrets.token_urlsafe(48),
+            "SAFEZONE_DATA_DIR": data_dir,
+            "SAFEZONE_LOG_LEVEL": "WARNING",
+        }
+        python = sys.executable
+        baseline, base = run_server([python, __file__, "--baseline-server"], env, "/docs")
+        try:
+            base_ok, base_err, base_time = asyncio.run(
+                drive(base, args.seconds, args.concurrency, 0)
+            )
+        finally:
+            stop(baseline)
+        serve = [str(Path(python).parent / "safezone"), "serve", "--workers", "1"]
+        server, base = run_server(serve, env, "/healthz")
+        try:
+            ok, err, elapsed = asyncio.run(drive(base, args.seconds, args.concurrency, 10_000_000))
+        finally:
+            stop(server)
+
+    from sqlalchemy import create_engine, text
+
+    from safezone.config import Settings
+
+    engine = create_engine(Settings(database_url=url).sqlalchemy_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM declarations")).scalar_one()
+    engine.dispose()
+    rate = ok / elapsed
+    baseline_rate = base_ok / base_time
+    print(
+        json.dumps(
+            {
+                "benchmark": "declarations_throughput",
+                "accepted_per_second": round(rate, 1),
+                "baseline_per_second": round(baseline_rate, 1),
+                "ratio": round(rate / baseline_rate, 3),
+                "target_ratio": 0.5,
+                "stored_rows": stored,
+                "errors": err + base_err,
+                "concurrency": args.concurrency,
+                "seconds": args.seconds,
+                "server_workers": 1,
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
