@@ -49,3 +49,47 @@ def test_pass_keys_and_purge(env: Settings) -> None:
     purged = runner.invoke(app, ["declarations", "purge"])
     assert purged.exit_code == 0, purged.output
     assert "purged 0 declarations" in purged.output
+
+
+def test_key_rotation_then_rekey(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from safezone.db.engine import Database
+    from safezone.declarations.models import Person
+    from safezone.web.app import create_app
+    from tests.declarations.conftest import make_body
+
+    database = Database(env.sqlalchemy_url)
+    with TestClient(create_app(env, database)) as client:
+        created = client.post("/api/v1/declarations", json=make_body()).json()
+    old_secret = env.secret().decode()
+    new_secret = "a-brand-new-secret-key-for-the-rotation-0123456789"
+    monkeypatch.setenv("SAFEZONE_SECRET_KEY", new_secret)
+    monkeypatch.setenv("SAFEZONE_DECLARATIONS__PREVIOUS_SECRET_KEYS", json.dumps([old_secret]))
+    from safezone.config import load_settings
+
+    rotated = load_settings()
+    policy = Policy.from_settings(rotated)
+    with database.session() as session:
+        before = session.get_one(Person, 1).full_name_enc
+        assert not policy.keys.cipher.is_current(before)
+    result = runner.invoke(app, ["declarations", "rekey"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 rows" in result.output
+    only_new = Policy.from_settings(
+        rotated.model_copy(
+            update={
+                "declarations": rotated.declarations.model_copy(update={"previous_secret_keys": []})
+            }
+        )
+    )
+    with database.session() as session:
+        person = session.get_one(Person, 1)
+        assert only_new.keys.cipher.decrypt(person.full_name_enc, field="full_name") == (
+            "Nguyễn Văn An"
+        )
+        assert person.id_index == only_new.keys.index.digest("id_number", "054085001234")
+    # Passes signed before the rotation still verify while the old key is in the ring.
+    checked = runner.invoke(app, ["declarations", "verify-pass", created["pass_token"]])
+    assert checked.exit_code == 0, checked.output
+    database.dispose()

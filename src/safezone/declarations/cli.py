@@ -77,3 +77,20 @@ def purge(data_dir: DataDir = None) -> None:
         f"purged {result.declarations} declarations, {result.daily_updates} daily updates, "
         f"{result.persons} persons"
     )
+
+
+@app.command("rekey")
+def rekey(data_dir: DataDir = None) -> None:
+    """Re-encrypt personal data sealed with a previous secret key (after a key rotation)."""
+    from safezone.db.engine import Database
+    from safezone.declarations.service import Policy
+    from safezone.declarations.service import rekey as run_rekey
+
+    settings = _settings(data_dir)
+    database = Database(settings.sqlalchemy_url)
+    try:
+        with database.session() as session:
+            changed = run_rekey(session, Policy.from_settings(settings))
+    finally:
+        database.dispose()
+    typer.echo(f"re-encrypted {changed} rows")

@@ -1233,3 +1233,42 @@ def purge_expired(
             detail={**asdict(result), "cutoff": cutoff.isoformat()},
         )
     return result
+
+
+def rekey(session: Session, policy: Policy, *, batch: int = 500) -> int:
+    """Re-encrypt and re-index everything sealed with an older key of the ring (key rotation).
+
+    Returns how many rows changed. Safe to interrupt and run again.
+    """
+    cipher, index = policy.keys.cipher, policy.keys.index
+    changed = 0
+    last_id = 0
+    while True:
+        persons = session.scalars(
+            select(Person).where(Person.id > last_id).order_by(Person.id).limit(batch)
+        ).all()
+        if not persons:
+            break
+        for person in persons:
+            last_id = person.id
+            fields = ["full_name", "id_number", "phone", "street"] + (
+                ["email"] if person.email_enc else []
+            )
+            blobs = {name: getattr(person, f"{name}_enc") for name in fields}
+            if all(cipher.is_current(blob) for blob in blobs.values()):
+                continue
+            plain = {name: cipher.decrypt(blob, field=name) for name, blob in blobs.items()}
+            for name, value in plain.items():
+                setattr(person, f"{name}_enc", cipher.encrypt(value, field=name))
+            person.id_index = index.digest("id_number", plain["id_number"])
+            person.phone_index = index.digest("phone", plain["phone"])
+            changed += 1
+        session.flush()
+    for row in session.scalars(select(FollowUp).where(FollowUp.note_enc.is_not(None))):
+        assert row.note_enc is not None
+        if not cipher.is_current(row.note_enc):
+            note = cipher.decrypt(row.note_enc, field="followup_note")
+            row.note_enc = cipher.encrypt(note, field="followup_note")
+            changed += 1
+    record(session, actor=None, action="declaration.rekey", detail={"rows": changed})
+    return changed
