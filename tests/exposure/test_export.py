@@ -146,6 +146,15 @@ def test_served_files_have_etag_cache_headers_and_signing_keys_endpoint(
 
     public = load_pem_public_key(published[0]["publicKeyPem"].encode())
     read_export(file.content, {("452", "v1"): public})  # type: ignore[dict-item]
+    # The protocol tools verify the server's file with the published key.
+    pem = settings.data_dir / "key.pem"
+    pem.write_text(published[0]["publicKeyPem"])
+    zipped = settings.data_dir / "file.zip"
+    zipped.write_bytes(file.content)
+    inspect = ["en", "inspect", str(zipped), "--public-key", str(pem), "--key-id", "452"]
+    checked = CliRunner().invoke(cli_app, [*inspect, "--key-version", "v1"])
+    assert checked.exit_code == 0, checked.output
+    assert CliRunner().invoke(cli_app, [*inspect, "--key-version", "v9"]).exit_code != 0
 
 
 def test_rotation_signs_with_both_keys_during_the_overlap(

@@ -6,9 +6,15 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from safezone.config import ConfigError, Settings, load_settings
+from safezone.errors import SafezoneError
+
+if TYPE_CHECKING:
+    from safezone.db.engine import Database
 
 app = typer.Typer(
     help="Exposure-notification server: codes, signing keys, export.", no_args_is_help=True
@@ -26,9 +32,46 @@ DataDirOption = Annotated[
 ]
 
 
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one line to stderr and exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    """Settings with ``--data-dir`` winning over the environment."""
+    try:
+        return load_settings(data_dir=data_dir) if data_dir else load_settings()
+    except ConfigError as error:
+        fail(f"configuration: {error}")
+
+
+def print_domain_error(error: SafezoneError) -> NoReturn:
+    """Every field error in both languages, then exit 1."""
+    for item in error.errors:
+        typer.echo(
+            f"{item.field or '-'} [{item.code}] {item.message_vi} / {item.message_en}", err=True
+        )
+    raise typer.Exit(1)
+
+
+def _database(settings: Settings) -> Database:
+    """The migrated database (exit 2 when unreachable or not up to date)."""
+    from safezone.db.engine import Database, DatabaseUnavailable
+    from safezone.db.migrate import pending
+
+    database = Database(settings.sqlalchemy_url)
+    try:
+        database.ping()
+    except DatabaseUnavailable as error:
+        fail(f"SAFEZONE_DATABASE_URL: cannot connect to the database: {error}")
+    if pending(database.engine):
+        fail("the database schema is not up to date: run `safezone db upgrade` first")
+    return database
+
+
 def _parse_time(value: str) -> dt.datetime:
     """ISO 8601 or unix seconds; a naive time is taken as UTC."""
-    from safezone.cli import fail
 
     try:
         if value.isdigit():
@@ -50,9 +93,7 @@ def codes_issue(
     data_dir: DataDirOption = None,
 ) -> None:
     """Issue a code pair and print it as JSON (the codes are not stored in clear)."""
-    from safezone.cli import _database, fail, print_domain_error, settings_for
     from safezone.db.base import utcnow
-    from safezone.errors import SafezoneError
     from safezone.exposure import codes
 
     try:
@@ -105,9 +146,7 @@ def _print_key(key: object) -> None:
 @keys_app.command("generate")
 def keys_generate(data_dir: DataDirOption = None) -> None:
     """Create the first signing key (use 'rotate' afterwards)."""
-    from safezone.cli import _database, print_domain_error, settings_for
     from safezone.db.base import utcnow
-    from safezone.errors import SafezoneError
     from safezone.exposure import signing
 
     settings = settings_for(data_dir)
@@ -122,7 +161,6 @@ def keys_generate(data_dir: DataDirOption = None) -> None:
 @keys_app.command("rotate")
 def keys_rotate(data_dir: DataDirOption = None) -> None:
     """Add a new key version; the old one keeps signing for the overlap period."""
-    from safezone.cli import _database, settings_for
     from safezone.db.base import utcnow
     from safezone.exposure import signing
 
@@ -135,7 +173,6 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
 @keys_app.command("list")
 def keys_list(data_dir: DataDirOption = None) -> None:
     """Every signing key's public part, one JSON object per line."""
-    from safezone.cli import _database, settings_for
     from safezone.exposure import signing
 
     settings = settings_for(data_dir)
@@ -153,9 +190,7 @@ def export_now(
     data_dir: DataDirOption = None,
 ) -> None:
     """Export every due window now (or as if at --at) and print a JSON summary."""
-    from safezone.cli import _database, print_domain_error, settings_for
     from safezone.db.base import utcnow
-    from safezone.errors import SafezoneError
     from safezone.exposure import export
     from safezone.exposure.storage import storage_from_settings
 
@@ -189,7 +224,6 @@ def retention_now(
     """Delete keys, exports and codes older than the retention period now."""
     from dataclasses import asdict
 
-    from safezone.cli import _database, settings_for
     from safezone.db.base import utcnow
     from safezone.exposure import retention
     from safezone.exposure.storage import storage_from_settings
