@@ -186,7 +186,8 @@ def test_vietnam_provinces_source_without_the_package(data_dir: Path) -> None:
     if importlib.util.find_spec("vietnam_provinces") is not None:
         pytest.skip("vietnam-provinces is installed here")
     runner.invoke(app, ["db", "upgrade", "--data-dir", str(data_dir)])
-    result = runner.invoke(app, ["units", "import", "--source", "vietnam-provinces",
-                                 "--data-dir", str(data_dir)])
+    result = runner.invoke(
+        app, ["units", "import", "--source", "vietnam-provinces", "--data-dir", str(data_dir)]
+    )
     assert result.exit_code == 2
     assert "pip install vietnam-provinces" in result.output

@@ -23,9 +23,22 @@ def test_demo_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEZONE_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "safezone", "demo", "--port", str(port), "--data-dir",
-         str(tmp_path / "demo"), "--admin-password", "demo-admin-password"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "safezone",
+            "demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--admin-password",
+            "demo-admin-password",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 60

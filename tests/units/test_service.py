@@ -225,8 +225,12 @@ def test_vietnam_provinces_source_maps_the_2025_list(
 
         @staticmethod
         def iter_all():  # type: ignore[no-untyped-def]
-            return iter([Province("Tỉnh Đắk Lắk", 66, Kind.TINH),
-                         Province("Thành phố Hà Nội", 1, Kind.THANH_PHO_TRUNG_UONG)])
+            return iter(
+                [
+                    Province("Tỉnh Đắk Lắk", 66, Kind.TINH),
+                    Province("Thành phố Hà Nội", 1, Kind.THANH_PHO_TRUNG_UONG),
+                ]
+            )
 
     @dataclass(frozen=True)
     class Ward:

@@ -22,5 +22,9 @@ class Me(BaseModel):
 @router.get("/me")
 def me(user: CurrentUser) -> Me:
     """Who the bearer token (or session) belongs to."""
-    return Me(username=user.username, role=user.role.value, unit_code=user.unit_code,
-              unit_name=user.unit.name)
+    return Me(
+        username=user.username,
+        role=user.role.value,
+        unit_code=user.unit_code,
+        unit_name=user.unit.name,
+    )

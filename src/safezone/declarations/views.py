@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -112,21 +109,8 @@ def show_page(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Viewer:
-    """What the page header shows of the logged-in user."""
-
-    username: str
-    role: Role
-
-
-def page_officer(request: Request, user: CurrentUser) -> User:
-    """A health officer (or admin) for a page.
-
-    Error pages are rendered after the request's session was rolled back and closed, when the
-    ORM user can no longer load its attributes; the header gets a plain copy instead.
-    """
-    request.state.user = _Viewer(user.username, user.role)
+def page_officer(user: CurrentUser) -> User:
+    """A health officer (or admin) for a page."""
     require_role(user, Role.HEALTH_OFFICER)
     return user
 
@@ -507,23 +491,6 @@ def queue(
             "prev_query": {**query, "page": result.page - 1},
             "next_query": {**query, "page": result.page + 1},
         },
-    )
-
-
-@cache
-def _plotly_js() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-@router.get("/declarations/assets/plotly.min.js")
-def plotly_js() -> FileResponse:
-    """plotly.js from the installed package (no CDN: the dashboard works offline)."""
-    return FileResponse(
-        _plotly_js(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 

@@ -77,8 +77,14 @@ def vectors() -> None:
 
 
 def _load_public_key(value: str) -> ec.EllipticCurvePublicKey:
-    path = Path(value)
-    text = path.read_text() if len(value) < 4096 and path.is_file() else value
+    text = value
+    if "-----BEGIN" not in value:
+        try:  # a file name, or the key itself (which may be too long to be a file name)
+            path = Path(value)
+            if path.is_file():
+                text = path.read_text()
+        except OSError:
+            pass
     try:
         if "-----BEGIN" in text:
             key = load_pem_public_key(text.encode())

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from safezone.accounts.models import Role, User
 from safezone.accounts.service import require_role
@@ -126,23 +124,6 @@ def codes_revoke(
     """Revoke an unused code."""
     codes.revoke_code(session, scope, code_id, actor=user.username, now=utcnow())
     return RedirectResponse("/exposure/codes", status_code=303)
-
-
-@cache
-def _plotly_js() -> Path:
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-@router.get("/exposure/assets/plotly.min.js")
-def plotly_js() -> FileResponse:
-    """plotly.js from the installed package (no CDN: the page works offline)."""
-    return FileResponse(
-        _plotly_js(),
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
 
 
 def charts(data: stats.DailyStats) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -55,6 +56,16 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What page headers show of the logged-in user: a plain copy, still readable when an error
+    page renders after the request's session was rolled back (which expires ORM objects)."""
+
+    username: str
+    role: Role
+    unit_code: str
+
+
 def get_optional_user(request: Request, session: SessionDep) -> User | None:
     """The staff member behind a bearer token or the session cookie, if any."""
     token = _bearer(request)
@@ -65,7 +76,7 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
         user = session.get(User, uid)
         if user is not None and not user.is_active:
             user = None
-    request.state.user = user
+    request.state.user = None if user is None else Viewer(user.username, user.role, user.unit_code)
     return user
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from safezone.db.engine import DatabaseUnavailable
@@ -16,6 +18,18 @@ router = APIRouter()
 def home() -> RedirectResponse:
     """The overview is the front page."""
     return RedirectResponse("/units", status_code=303)
+
+
+@router.get("/assets/plotly.min.js", include_in_schema=False)
+def plotly_js() -> FileResponse:
+    """plotly.js from the installed package, for every chart page (no CDN: works offline)."""
+    import plotly
+
+    return FileResponse(
+        Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/healthz", tags=["ops"])
