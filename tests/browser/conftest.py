@@ -8,7 +8,6 @@ Playwright's own browser download does not work on our machines, so the tests la
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import uvicorn
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.web.app import create_app
+from tests.conftest import free_port
 
 CHROMIUM = Path(os.environ.get("SAFEZONE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -36,16 +36,10 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(settings: Settings, db: Database) -> Iterator[str]:
     """The app served by uvicorn on a free local port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, db),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from safezone.exposure.models import ExportFile, ExposureKey, VerificationCode
 from safezone.exposure.publish import PublishPolicy, publish
 from safezone.exposure.schemas import PublishIn
 from safezone.exposure.storage import InvalidPath, LocalStorage, S3Storage
+from tests.conftest import free_port
 from tests.exposure.conftest import NOW, make_keys, publish_body
 
 
@@ -217,18 +217,12 @@ def test_local_storage_refuses_paths_outside_its_root(storage: LocalStorage) -> 
 # --- S3 against a real S3-compatible server (moto in server mode) ----------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 (a separate HTTP server, not a mock)."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -61,7 +61,14 @@ from safezone.declarations.schemas import (
     normalise_id_number,
     normalise_phone,
 )
-from safezone.errors import Conflict, FieldError, InvalidInput, NotFound, SafezoneError
+from safezone.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    SafezoneError,
+    from_pydantic,
+)
 from safezone.units.models import COMMUNE, Unit
 from safezone.units.service import subtree_of
 
@@ -72,33 +79,6 @@ MAX_PER_PAGE = 100
 SYMPTOM_WINDOW_DAYS = 14
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-#: Vietnamese for pydantic's own error types (ours carry their Vietnamese in ``ctx``).
-_PYDANTIC_VI = {
-    "missing": "Thiếu trường bắt buộc.",
-    "string_too_long": "Quá dài.",
-    "string_too_short": "Quá ngắn.",
-    "string_type": "Phải là chuỗi ký tự.",
-    "int_parsing": "Phải là số nguyên.",
-    "int_type": "Phải là số nguyên.",
-    "int_from_float": "Phải là số nguyên.",
-    "bool_parsing": "Phải là đúng/sai.",
-    "bool_type": "Phải là đúng/sai.",
-    "date_from_datetime_parsing": "Ngày phải theo dạng YYYY-MM-DD.",
-    "date_from_datetime_inexact": "Ngày phải theo dạng YYYY-MM-DD.",
-    "date_parsing": "Ngày phải theo dạng YYYY-MM-DD.",
-    "date_type": "Ngày phải theo dạng YYYY-MM-DD.",
-    "literal_error": "Giá trị không nằm trong danh sách cho phép.",
-    "extra_forbidden": "Trường không được phép.",
-    "model_type": "Phải là một đối tượng JSON.",
-    "model_attributes_type": "Phải là một đối tượng JSON.",
-    "dict_type": "Phải là một đối tượng JSON.",
-    "list_type": "Phải là một danh sách.",
-    "too_long": "Quá nhiều phần tử.",
-    "too_short": "Cần ít nhất một giá trị.",
-    "json_invalid": "JSON không hợp lệ.",
-    "json_type": "JSON không hợp lệ.",
-}
 
 
 def local_today(now: dt.datetime | None = None) -> dt.date:
@@ -205,15 +185,7 @@ def validation_context(session: Session, today: dt.date) -> dict[str, Any]:
 
 def field_errors(error: ValidationError) -> list[FieldError]:
     """Pydantic's errors as FieldErrors in both languages (``travel.0.from`` style names)."""
-    result: list[FieldError] = []
-    for item in error.errors(include_url=False):
-        ctx = item.get("ctx") or {}
-        kind = str(item["type"])
-        location = [str(part) for part in item["loc"]]
-        name = str(ctx.get("field") or ".".join(location) or "body")
-        vi = ctx.get("message_vi") or _PYDANTIC_VI.get(kind, "Giá trị không hợp lệ.")
-        result.append(FieldError(name, kind, str(vi), str(item["msg"])))
-    return result
+    return from_pydantic(error.errors(include_url=False))
 
 
 def _missing_birth(raw: Any) -> FieldError | None:

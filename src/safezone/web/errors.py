@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -10,36 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safezone.errors import FieldError, SafezoneError
+from safezone.errors import FieldError, SafezoneError, from_pydantic
 from safezone.web import i18n
 from safezone.web.deps import LoginRequired
 from safezone.web.templating import render
 
-#: Vietnamese for pydantic's error types; the English comes from pydantic itself.
-_PYDANTIC_VI = {
-    "missing": "Thiếu trường bắt buộc.",
-    "string_too_long": "Quá dài.",
-    "string_too_short": "Quá ngắn.",
-    "string_type": "Phải là chuỗi ký tự.",
-    "int_parsing": "Phải là số nguyên.",
-    "int_type": "Phải là số nguyên.",
-    "bool_parsing": "Phải là đúng/sai.",
-    "bool_type": "Phải là đúng/sai.",
-    "date_from_datetime_parsing": "Ngày phải theo dạng YYYY-MM-DD.",
-    "date_parsing": "Ngày phải theo dạng YYYY-MM-DD.",
-    "date_type": "Ngày phải theo dạng YYYY-MM-DD.",
-    "greater_than_equal": "Giá trị quá nhỏ.",
-    "less_than_equal": "Giá trị quá lớn.",
-    "literal_error": "Giá trị không nằm trong danh sách cho phép.",
-    "enum": "Giá trị không nằm trong danh sách cho phép.",
-    "extra_forbidden": "Trường không được phép.",
-    "json_invalid": "JSON không hợp lệ.",
-    "model_attributes_type": "Sai kiểu dữ liệu.",
-    "dict_type": "Phải là một đối tượng JSON.",
-    "list_type": "Phải là một danh sách.",
-    "too_long": "Quá nhiều phần tử.",
-    "value_error": "Giá trị không hợp lệ.",
-}
 _STATUS_TEXT = {
     400: ("Yêu cầu không hợp lệ.", "Bad request."),
     404: ("Không tìm thấy.", "Not found."),
@@ -66,27 +40,9 @@ def error_response(request: Request, errors: list[FieldError], status: int) -> R
     )
 
 
-def field_name(location: tuple[Any, ...]) -> str:
-    """``("body", "address", "unit_code")`` -> ``"address.unit_code"``."""
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "body"
-
-
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    """Pydantic's errors as FieldErrors in both languages."""
-    result = []
-    for error in exc.errors():
-        kind = str(error.get("type", "value_error"))
-        message_en = str(error.get("msg", "Invalid value"))
-        result.append(
-            FieldError(
-                field_name(tuple(error.get("loc", ()))),
-                kind,
-                _PYDANTIC_VI.get(kind, "Giá trị không hợp lệ."),
-                message_en,
-            )
-        )
-    return result
+    """FastAPI's validation errors as FieldErrors in both languages."""
+    return from_pydantic(exc.errors(), strip_request_parts=True)
 
 
 def install_error_handlers(app: FastAPI) -> None:
