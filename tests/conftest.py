@@ -21,12 +21,12 @@ from sqlalchemy import text
 import safezone.models  # noqa: F401 - every table on the metadata
 from safezone.accounts import service as accounts
 from safezone.accounts.models import User
+from safezone.app import create_app
 from safezone.config import Settings
 from safezone.db.base import Base
 from safezone.db.engine import Database
 from safezone.db.migrate import upgrade
 from safezone.units.service import load_bundled
-from safezone.web.app import create_app
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct-horse-battery"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from safezone.app import create_app
 from safezone.config import load_settings
 from safezone.logs import configure_logging
-from safezone.web.app import create_app
 
 
 def app_factory() -> FastAPI:

@@ -345,11 +345,11 @@ def demo(
     """Create (or reuse) a demo in the data directory and serve it with the worker."""
     import uvicorn
 
+    from safezone.app import create_app
     from safezone.config import write_demo_secrets
     from safezone.jobs.service import run_worker
     from safezone.logs import configure_logging
     from safezone.runtime import build_registry, prepare_demo
-    from safezone.web.app import create_app
 
     directory = data_dir or Path(os.environ.get("SAFEZONE_DATA_DIR", "safezone-data"))
     write_demo_secrets(directory)

@@ -13,10 +13,12 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from safezone.keyring import KeyRing
 
 DEMO_SECRET_PREFIX = "demo-"  # noqa: S105 - a marker, not a secret
 SECRETS_FILE = "secrets.json"
@@ -60,9 +62,6 @@ class DeclarationsConfig(BaseModel):
     idempotency_hours: int = Field(default=24, ge=1)  # how long a retried POST is recognised
     # Optional triage rules (JSON list, see docs/declarations.md); None = the documented default.
     triage_rules: list[dict[str, Any]] | None = None
-    # Secret keys used before the current one: still accepted to decrypt data and verify passes
-    # until `safezone declarations rekey` has re-encrypted everything (see docs/declarations.md).
-    previous_secret_keys: list[SecretStr] = Field(default_factory=list)
 
 
 class ExposureConfig(BaseModel):
@@ -114,20 +113,6 @@ class ExposureConfig(BaseModel):
     s3_secret_access_key: SecretStr | None = None
 
 
-def derive_key(secret: bytes, info: str, length: int = 32) -> bytes:
-    """A purpose-bound key from ``secret`` (HKDF-SHA256; ``info`` names the purpose).
-
-    Distinct ``info`` labels give independent keys, so one secret can safely feed encryption,
-    blind indexes and signatures without any key being used for two purposes.
-    """
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    return HKDF(
-        algorithm=hashes.SHA256(), length=length, salt=b"safezone-kdf-v1", info=info.encode()
-    ).derive(secret)
-
-
 class Settings(BaseSettings):
     """All settings of a safezone installation."""
 
@@ -138,6 +123,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("safezone-data")
     database_url: str = ""
     secret_key: SecretStr | None = None
+    # Secrets used before the current one: still accepted to decrypt data and verify signatures
+    # until `safezone secrets rotate` has re-encrypted everything (see docs/security.md).
+    # A JSON list or a comma-separated string.
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     demo_mode: bool = False
     log_level: str = "INFO"
     log_json: bool = True
@@ -153,6 +142,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             msg = "must start with sqlite:// or postgresql:// (SQLite and PostgreSQL are supported)"
             raise ValueError(msg)
+        return value
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_previous_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     @field_validator("log_level")
@@ -190,9 +189,11 @@ class Settings(BaseSettings):
             raise ConfigError("SAFEZONE_SECRET_KEY: not set (required to sign sessions and tokens)")
         return self.secret_key.get_secret_value().encode()
 
-    def derive_key(self, info: str, length: int = 32) -> bytes:
-        """A key for one purpose, derived from the secret key (see :func:`derive_key`)."""
-        return derive_key(self.secret(), info, length)
+    @property
+    def keyring(self) -> KeyRing:
+        """The installation's key ring: the secret key plus the previous ones (rotation)."""
+        previous = [key.get_secret_value().encode() for key in self.previous_secret_keys]
+        return KeyRing(self.secret(), previous)
 
     def check_production_safe(self) -> None:
         """Refuse secrets that are missing, short or generated for the demo."""

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from safezone.app import create_app
 from safezone.config import Settings
 from safezone.db.engine import Database
-from safezone.web.app import create_app
 from tests.conftest import free_port
 
 CHROMIUM = Path(os.environ.get("SAFEZONE_CHROMIUM", "/usr/bin/chromium"))

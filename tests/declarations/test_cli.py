@@ -54,9 +54,9 @@ def test_pass_keys_and_purge(env: Settings) -> None:
 def test_key_rotation_then_rekey(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
+    from safezone.app import create_app
     from safezone.db.engine import Database
     from safezone.declarations.models import Person
-    from safezone.web.app import create_app
     from tests.declarations.conftest import make_body
 
     database = Database(env.sqlalchemy_url)
@@ -65,7 +65,7 @@ def test_key_rotation_then_rekey(env: Settings, monkeypatch: pytest.MonkeyPatch)
     old_secret = env.secret().decode()
     new_secret = "a-brand-new-secret-key-for-the-rotation-0123456789"
     monkeypatch.setenv("SAFEZONE_SECRET_KEY", new_secret)
-    monkeypatch.setenv("SAFEZONE_DECLARATIONS__PREVIOUS_SECRET_KEYS", json.dumps([old_secret]))
+    monkeypatch.setenv("SAFEZONE_PREVIOUS_SECRET_KEYS", json.dumps([old_secret]))
     from safezone.config import load_settings
 
     rotated = load_settings()
@@ -76,13 +76,7 @@ def test_key_rotation_then_rekey(env: Settings, monkeypatch: pytest.MonkeyPatch)
     result = runner.invoke(app, ["declarations", "rekey"])
     assert result.exit_code == 0, result.output
     assert "re-encrypted 1 rows" in result.output
-    only_new = Policy.from_settings(
-        rotated.model_copy(
-            update={
-                "declarations": rotated.declarations.model_copy(update={"previous_secret_keys": []})
-            }
-        )
-    )
+    only_new = Policy.from_settings(rotated.model_copy(update={"previous_secret_keys": []}))
     with database.session() as session:
         person = session.get_one(Person, 1)
         assert only_new.keys.cipher.decrypt(person.full_name_enc, field="full_name") == (

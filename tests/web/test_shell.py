@@ -9,10 +9,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from fastapi.testclient import TestClient
 
+from safezone.app import create_app
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.web import i18n
-from safezone.web.app import create_app
 
 HTML = {"Accept": "text/html"}
 SRC = Path(__file__).resolve().parents[2] / "src" / "safezone"

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from safezone.config import Settings, derive_key
+from safezone.config import Settings
+from safezone.keyring import KeyRing
 
 #: HKDF labels: one per purpose, versioned so a future scheme gets independent keys.
 ENCRYPTION_LABEL = "safezone/declarations/pii-aes-gcm/v1"
@@ -233,21 +234,16 @@ class Keys:
     passes: PassCodec
 
 
-def _secrets(settings: Settings) -> tuple[bytes, ...]:
-    previous = settings.declarations.previous_secret_keys
-    return (settings.secret(), *(key.get_secret_value().encode() for key in previous))
-
-
 def keys_for(settings: Settings) -> Keys:
-    """The keys derived from ``settings``' secret key (and previous keys, for rotation)."""
-    return _keys_from(_secrets(settings))
+    """The keys from the installation's key ring (previous secrets still read, for rotation)."""
+    return _keys_from(settings.keyring)
 
 
 @lru_cache(maxsize=8)
-def _keys_from(secrets: tuple[bytes, ...]) -> Keys:
-    # Cached: HKDF and key set-up per request would be wasted work on the hot path.
+def _keys_from(ring: KeyRing) -> Keys:
+    # Cached: key set-up per request would be wasted work on the hot path.
     return Keys(
-        cipher=FieldCipher([derive_key(s, ENCRYPTION_LABEL) for s in secrets]),
-        index=BlindIndex([derive_key(s, BLIND_INDEX_LABEL) for s in secrets]),
-        passes=PassCodec([derive_key(s, PASS_SIGNING_LABEL) for s in secrets]),
+        cipher=FieldCipher(ring.keys(ENCRYPTION_LABEL)),
+        index=BlindIndex(ring.keys(BLIND_INDEX_LABEL)),
+        passes=PassCodec(ring.keys(PASS_SIGNING_LABEL)),
     )

@@ -112,9 +112,9 @@ class CodePolicy:
     def from_settings(cls, settings: Settings) -> CodePolicy:
         """The policy for ``settings`` (keys derived from the secret key)."""
         config = settings.exposure
-        private = certificate_key_from_secret(settings.derive_key("safezone-exposure-cert", 48))
+        private = certificate_key_from_secret(settings.keyring.key("safezone-exposure-cert", 48))
         return cls(
-            code_key=settings.derive_key("safezone-exposure-codes"),
+            code_key=settings.keyring.key("safezone-exposure-codes"),
             certificate_key=private,
             certificate_kid=key_fingerprint(private.public_key()),
             issuer=config.certificate_issuer,

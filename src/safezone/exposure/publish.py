@@ -115,7 +115,7 @@ class PublishPolicy:
             certificate_key=codes.public_key,
             issuer=codes.issuer,
             audience=codes.audience,
-            revision_key=settings.derive_key("safezone-exposure-revision"),
+            revision_key=settings.keyring.key("safezone-exposure-revision"),
             max_keys=config.max_keys_per_publish,
             max_same_start=config.max_same_start_interval_keys,
             max_interval_age=dt.timedelta(hours=config.max_interval_age_hours),

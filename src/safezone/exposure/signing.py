@@ -12,6 +12,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -65,8 +66,27 @@ class PublicSigningKey:
         }
 
 
+_WRAP_PURPOSE = "safezone-exposure-signing-keys"
+
+
 def _wrap_key(settings: Settings) -> AESGCM:
-    return AESGCM(settings.derive_key("safezone-exposure-signing-keys"))
+    return AESGCM(settings.keyring.key(_WRAP_PURPOSE))
+
+
+def _seal(settings: Settings, der: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + _wrap_key(settings).encrypt(nonce, der, _AAD)
+
+
+def _unseal(settings: Settings, blob: bytes) -> tuple[bytes, bool]:
+    """The private key's DER and whether the current key sealed it (else it needs a rekey)."""
+    for position, key in enumerate(settings.keyring.keys(_WRAP_PURPOSE)):
+        try:
+            return AESGCM(key).decrypt(blob[:12], blob[12:], _AAD), position == 0
+        except InvalidTag:
+            continue
+    msg = "no secret of the key ring opens this signing key (SAFEZONE_PREVIOUS_SECRET_KEYS?)"
+    raise InvalidTag(msg)
 
 
 def _public(row: SigningKey) -> PublicSigningKey:
@@ -88,14 +108,13 @@ def _create(session: Session, settings: Settings, key_id: str, now: dt.datetime)
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    nonce = os.urandom(12)
     row = SigningKey(
         key_id=key_id,
         key_version=_next_version(session, key_id),
         public_key_der=private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         ),
-        private_key_enc=nonce + _wrap_key(settings).encrypt(nonce, der, _AAD),
+        private_key_enc=_seal(settings, der),
         created_at=now,
     )
     session.add(row)
@@ -177,14 +196,29 @@ def signers(session: Session, settings: Settings, *, now: dt.datetime) -> list[E
             "Chưa có khoá ký tệp; chạy 'safezone exposure keys generate'.",
             "No export signing key; run 'safezone exposure keys generate'.",
         )
-    wrap = _wrap_key(settings)
     result = []
     for row in rows:
-        der = wrap.decrypt(row.private_key_enc[:12], row.private_key_enc[12:], _AAD)
+        der, _current = _unseal(settings, row.private_key_enc)
         private = serialization.load_der_private_key(der, password=None)
         assert isinstance(private, ec.EllipticCurvePrivateKey)
         result.append(ExportSigner(private, row.key_id, row.key_version))
     return result
+
+
+def rekey(session: Session, settings: Settings) -> int:
+    """Re-encrypt every stored private key under the current secret; the number changed.
+
+    Part of ``safezone secrets rotate``: afterwards the previous secrets are no longer needed to
+    sign. The keys themselves do not change, so files signed before still verify.
+    """
+    changed = 0
+    for row in session.scalars(select(SigningKey)):
+        der, current = _unseal(settings, row.private_key_enc)
+        if not current:
+            row.private_key_enc = _seal(settings, der)
+            changed += 1
+    session.flush()
+    return changed
 
 
 def list_keys(session: Session) -> list[PublicSigningKey]:

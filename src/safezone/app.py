@@ -1,4 +1,4 @@
-"""The FastAPI app factory."""
+"""The composition root: the one module that knows every router (``create_app``)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.database = db
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret().decode(),
+        secret_key=settings.keyring.key("safezone-web-session").hex(),
         session_cookie=SESSION_COOKIE,
         max_age=settings.web.session_max_age_seconds,
         same_site="lax",
@@ -58,7 +58,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     # Added last, so it runs first: the language is set before anything renders.
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.web.max_body_bytes)
     install_error_handlers(app)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
+    )
     for router in (
         shell_views.router,
         account_views.router,
