@@ -169,3 +169,33 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return csrf_from(client.get("/units", headers={"Accept": "text/html"}).text)
+
+
+REDIS_URL = os.environ.get("SAFEZONE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_client_or_skip():  # type: ignore[no-untyped-def]
+    """A client of the test Redis; skips when it is down unless SAFEZONE_REQUIRE_REDIS=1."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("SAFEZONE_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return client
+
+
+@pytest.fixture(params=["sql", "redis"])
+def counter_store(request: pytest.FixtureRequest, settings: Settings, db: Database):  # type: ignore[no-untyped-def]
+    """A shared rate-limit counter store: the test database's, then Redis (isolated prefix)."""
+    import uuid
+
+    from safezone import ratelimit
+
+    if request.param == "sql":
+        return ratelimit.store_for(settings, db.engine)
+    client = redis_client_or_skip()
+    return ratelimit.RedisCounterStore(client, prefix=f"safezone-test:{uuid.uuid4().hex}:")

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # A JSON list or a comma-separated string.
     previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     demo_mode: bool = False
+    # Shared rate-limit counters in Redis (``redis://host:6379/0``); unset: in the database.
+    redis_url: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
     web: WebConfig = WebConfig()

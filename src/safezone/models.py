@@ -19,6 +19,7 @@ from safezone.exposure.models import (
     VerificationToken,
 )
 from safezone.jobs.models import Job
+from safezone.ratelimit import RateCounter
 from safezone.units.models import Unit
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "IdempotencyRecord",
     "Job",
     "Person",
+    "RateCounter",
     "SigningKey",
     "Unit",
     "Upload",

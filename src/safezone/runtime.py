@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -36,9 +37,29 @@ def build_registry(settings: Settings) -> Registry:
     from safezone.exposure import tasks as exposure_tasks
 
     registry = Registry()
+    _register_rate_counter_purge(registry, settings)
     declaration_tasks.register(registry, settings)
     exposure_tasks.register(registry, settings)  # export batches + retention
     return registry
+
+
+RATE_COUNTER_PURGE_JOB = "ratelimit.purge"
+
+
+def _register_rate_counter_purge(registry: Registry, settings: Settings) -> None:
+    """Expired rate-limit counters are deleted hourly (a no-op with Redis, which expires them)."""
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from safezone.ratelimit import store_for
+
+    @registry.handler(RATE_COUNTER_PURGE_JOB)
+    def purge(session: Session, payload: dict[str, object]) -> None:
+        del payload
+        store_for(settings, session.get_bind().engine).purge(time.time())
+
+    registry.every(RATE_COUNTER_PURGE_JOB, dt.timedelta(hours=1))
 
 
 @dataclass
