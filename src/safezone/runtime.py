@@ -20,7 +20,7 @@ from safezone.jobs.service import Registry
 from safezone.units import service as units
 from safezone.units.models import Unit
 
-#: Demo staff: (username, role, unit code). Tuy Hoà city (555), its Phường 1 (22015).
+#: Demo staff: (username, role, unit code). Tuy Hòa city (555), its Phường 1 (22015).
 DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
     ("yte.tinh", Role.HEALTH_OFFICER, "54"),
     ("yte.tuyhoa", Role.HEALTH_OFFICER, "555"),

@@ -17,7 +17,7 @@ def test_login_and_logout(client: TestClient, make_user: MakeUser, db: Database)
     csrf = login(client, "web.user")
     page = client.get("/units", headers=HTML)
     assert "web.user" in page.text
-    assert "Thành phố Tuy Hoà" in page.text  # a staff member lands on their own unit
+    assert "Thành phố Tuy Hòa" in page.text  # a staff member lands on their own unit
     assert client.get("/api/v1/me").json()["unit_code"] == "555"
     response = client.post(
         "/logout", data={"csrf_token": csrf}, headers=HTML, follow_redirects=False

@@ -29,7 +29,7 @@ def test_declare_on_a_phone_then_review_and_follow_up(  # type: ignore[no-untype
     phone.goto(f"{live_server}/declare")
     assert phone.locator("h1").inner_text() == "Khai báo y tế"
     # Choosing a unit moves on by itself (JavaScript enhancement of the no-JS steps).
-    phone.get_by_label("Quận, huyện, thị xã").select_option(label="Thành phố Tuy Hoà")
+    phone.get_by_label("Quận, huyện, thị xã").select_option(label="Thành phố Tuy Hòa")
     phone.wait_for_url("**unit1=555**")
     phone.get_by_label("Xã, phường, thị trấn").select_option(label="Phường 1")
     phone.wait_for_url("**unit2=22015**")

@@ -28,9 +28,9 @@ def test_login_overview_language_and_drilldown(live_server: str, page, make_user
     assert page.get_by_test_id("total-population").inner_text() == "872,964"
     assert page.get_by_role("columnheader", name="Population").is_visible()
 
-    page.get_by_role("link", name="Thành phố Tuy Hoà").click()
+    page.get_by_role("link", name="Thành phố Tuy Hòa").click()
     page.wait_for_url(f"{live_server}/units/555")
-    assert page.locator("h1").inner_text() == "Thành phố Tuy Hoà"
+    assert page.locator("h1").inner_text() == "Thành phố Tuy Hòa"
     assert page.get_by_test_id("total-population").inner_text() == "155,921"
     # The language choice is remembered without ?lang= in the URL.
     assert page.get_by_role("columnheader", name="Households").is_visible()

@@ -12,7 +12,7 @@ import pytest
 from safezone.config import Settings
 from safezone.declarations.service import Policy, local_today
 
-#: Phường 1 and Phường 2 of Tuy Hoà (district 555); Xã Xuân Lâm is in Sông Cầu (557).
+#: Phường 1 and Phường 2 of Tuy Hòa (district 555); Xã Xuân Lâm is in Sông Cầu (557).
 COMMUNE = "22015"
 OTHER_COMMUNE_SAME_DISTRICT = "22021"
 DISTRICT = "555"

@@ -45,7 +45,7 @@ def test_address_steps_work_without_javascript(client: TestClient) -> None:
     first = client.get("/declare", headers=HTML)
     assert first.status_code == 200
     assert 'name="unit1"' in first.text  # one province: preselected, districts offered
-    assert "Thành phố Tuy Hoà" in first.text
+    assert "Thành phố Tuy Hòa" in first.text
     assert 'name="full_name"' not in first.text  # the questions come after the commune
     second = client.get("/declare?unit0=54&unit1=555", headers=HTML)
     assert 'name="unit2"' in second.text

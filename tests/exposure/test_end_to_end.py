@@ -83,7 +83,7 @@ def test_fifty_phones_exactly_the_contacts_are_notified(
     with db.session() as session:
         signing.generate(session, settings, now=now)
 
-    # A verifier in Tuy Hoà issues a code for the case (onset the day before yesterday).
+    # A verifier in Tuy Hòa issues a code for the case (onset the day before yesterday).
     worker = make_user("xacminh", "verifier", "555")
     headers = token_for(worker)  # type: ignore[operator]
     issued = client.post(

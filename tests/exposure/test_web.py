@@ -142,7 +142,7 @@ def test_stats_page_has_charts_and_scoped_code_counts(
     client: TestClient, make_user: MakeUser, issue_code: IssueCode
 ) -> None:
     issue_code(unit_code="555")
-    issue_code(unit_code="22015")  # a commune of Tuy Hoà
+    issue_code(unit_code="22015")  # a commune of Tuy Hòa
     issue_code(unit_code="557")  # another district
     make_user("tinh", "health_officer", "54")
     make_user("phuong", "health_officer", "22015")

@@ -12,7 +12,7 @@ def test_children_of_the_province(client: TestClient) -> None:
     assert len(body) == 9
     assert body[0] == {
         "code": "555",
-        "name": "Thành phố Tuy Hoà",
+        "name": "Thành phố Tuy Hòa",
         "type": "thành phố",
         "level": "district",
         "parent_code": "54",

@@ -92,7 +92,7 @@ def test_reimport_updates_and_moving_a_unit_moves_its_subtree(db: Database) -> N
     csv_text = (
         "code,name,level,type,parent_code,population,households\n"
         "90,Tỉnh Mới,province,tỉnh,,,\n"
-        "555,Thành phố Tuy Hoà,district,thành phố,90,,\n"
+        "555,Thành phố Tuy Hòa,district,thành phố,90,,\n"
     )
     with db.session() as session:
         result = service.import_units(session, service.read_csv(csv_text))

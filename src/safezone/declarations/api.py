@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -28,6 +27,7 @@ from safezone.declarations.schemas import (
     PassVerifyIn,
 )
 from safezone.errors import FieldError, InvalidInput, SafezoneError
+from safezone.web import dates
 from safezone.web.deps import SessionDep, UnitScope, get_settings, requires
 
 router = APIRouter(prefix="/api/v1", tags=["declarations"])
@@ -149,10 +149,18 @@ def verify_pass(policy: PolicyDep, body: PassVerifyIn) -> PassOut:
 # --- staff ------------------------------------------------------------------------------------
 
 
+#: A date filter as the queue page's text inputs send it (the JSON API takes the same).
+DateQuery = Annotated[str | None, Query(max_length=10, description="dd/mm/yyyy or yyyy-mm-dd")]
+
+
 def filters_from_query(
     unit: Annotated[str | None, Query(max_length=16)] = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Annotated[
+        str | None, Query(max_length=10, description="dd/mm/yyyy or yyyy-mm-dd")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(max_length=10, description="dd/mm/yyyy or yyyy-mm-dd")
+    ] = None,
     risk: Annotated[str | None, Query(max_length=10)] = None,
     symptom: Annotated[str | None, Query(max_length=30)] = None,
     exposure: Annotated[str | None, Query(max_length=40)] = None,
@@ -160,10 +168,11 @@ def filters_from_query(
     q: Annotated[str | None, Query(max_length=30, description="Identity or phone number")] = None,
 ) -> service.Filters:
     """The queue filters from the query string (empty values are ignored)."""
+    days = dates.parse_dates({"date_from": date_from, "date_to": date_to})
     return service.Filters(
         unit_code=unit or None,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=days["date_from"],
+        date_to=days["date_to"],
         risk=risk or None,
         symptom=symptom or None,
         exposure=exposure or None,

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
@@ -27,7 +26,8 @@ from safezone.declarations.schemas import (
 from safezone.errors import SafezoneError
 from safezone.units import service as units
 from safezone.units.models import COMMUNE, Unit
-from safezone.web import i18n
+from safezone.units.names import display_name
+from safezone.web import dates, i18n
 from safezone.web.deps import CsrfProtected, CurrentUser, SessionDep, UnitScope
 from safezone.web.templating import render
 
@@ -143,11 +143,13 @@ def body_from_form(form: dict[str, list[str]]) -> dict[str, Any]:
     for row in range(TRAVEL_ROWS):
         place, start, end = (_one(form, f"travel_{part}_{row}") for part in ("place", "from", "to"))
         if place or start or end:
-            travel.append({"place": place or "", "from": start, "to": end})
+            travel.append(
+                {"place": place or "", "from": dates.iso_or_raw(start), "to": dates.iso_or_raw(end)}
+            )
     body: dict[str, Any] = {
         "full_name": _one(form, "full_name") or "",
         "birth_year": _one(form, "birth_year"),
-        "birth_date": _one(form, "birth_date"),
+        "birth_date": dates.iso_or_raw(_one(form, "birth_date")),
         "gender": _one(form, "gender"),
         "nationality": _one(form, "nationality") or "VN",
         "id_number": _one(form, "id_number") or "",
@@ -457,11 +459,6 @@ def verify_submit(request: Request, policy: PolicyDep, form: FormData) -> HTMLRe
 # --- staff ------------------------------------------------------------------------------------
 
 
-def _scope_communes(session: Session, scope: Scope) -> list[Unit]:
-    query = select(Unit).where(Unit.level == COMMUNE, scope.where(Unit.path)).order_by(Unit.name)
-    return list(session.scalars(query))
-
-
 @router.get("/declarations", response_class=HTMLResponse)
 def queue(
     request: Request,
@@ -483,7 +480,8 @@ def queue(
             "page": result,
             "filters": filters,
             "query": query,
-            "communes": _scope_communes(session, scope),
+            "unit_groups": units.grouped(session, scope.path),
+            "scope_code": scope.unit_code,
             "risks": triage.RISK_ORDER,
             "symptoms": triage.SYMPTOMS,
             "exposures": triage.EXPOSURES,
@@ -503,7 +501,7 @@ def _charts(result: service.Stats) -> str:
         rows=2, cols=1, subplot_titles=(i18n.gettext("Per day"), i18n.gettext("Per unit"))
     )
     days = [day.isoformat() for day, _ in result.per_day]
-    names = [unit.name for unit, _ in result.per_unit]
+    names = [display_name(unit) for unit, _ in result.per_unit]
     for risk in triage.RISK_ORDER:
         name = label(risk)
         figure.add_trace(
@@ -529,6 +527,7 @@ def _charts(result: service.Stats) -> str:
             row=2,
             col=1,
         )
+    figure.update_xaxes(tickformat="%d/%m/%Y", row=1, col=1)  # the pages' date format
     figure.update_layout(barmode="stack", height=640, margin={"l": 40, "r": 10, "t": 40, "b": 40})
     html: str = figure.to_html(
         full_html=False,
@@ -624,11 +623,15 @@ def _detail_page(
         "declarations/detail.html",
         {
             "d": detail,
-            "communes": _scope_communes(session, scope),
+            "unit_groups": units.grouped(session, scope.path),
+            "scope_code": scope.unit_code,
+            "station": units.names_of(session, [detail.assigned_unit_code]).get(
+                detail.assigned_unit_code or ""
+            ),
             "statuses": ("seen_well", "seen_unwell", "not_reached", "not_performed"),
             "outcomes": ("completed", "lost_to_follow_up", "became_case"),
             "errors": errors or {},
-            "today": service.local_today().isoformat(),
+            "today": dates.form_value(service.local_today()),
         },
         status_code=status_code,
     )
@@ -715,7 +718,7 @@ def followup(
     def act() -> None:
         raw = {
             "status": _one(form, "status"),
-            "day": _one(form, "day"),
+            "day": dates.iso_or_raw(_one(form, "day")),
             "note": _one(form, "note") or "",
         }
         data = service.parse(

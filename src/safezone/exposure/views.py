@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,7 +13,8 @@ from safezone.db.base import utcnow
 from safezone.errors import SafezoneError
 from safezone.exposure import codes, stats
 from safezone.exposure.api import RuntimeDep
-from safezone.web import i18n
+from safezone.units import service as units
+from safezone.web import dates, i18n
 from safezone.web.deps import CsrfProtected, CurrentUser, SessionDep, UnitScope
 from safezone.web.templating import render
 
@@ -45,6 +45,7 @@ def _codes_page(
 ) -> HTMLResponse:
     now = utcnow()
     rows = [(row, codes.code_status(row, now)) for row in codes.list_codes(session, scope)]
+    own = units.get_unit(session, scope.unit_code)
     return render(
         request,
         "exposure/codes.html",
@@ -53,8 +54,11 @@ def _codes_page(
             "issued": issued,
             "errors": errors or [],
             "default_unit": user.unit_code,
+            "own_unit": own,
+            "unit_groups": units.grouped(session, scope.path),
+            "unit_names": units.names_of(session, [row.unit_code for row, _ in rows]),
             "test_types": [t.value for t in codes.TestType],
-            "today": now.date().isoformat(),
+            "today": i18n.format_date(now),
         },
         status_code=status_code,
     )
@@ -66,11 +70,6 @@ def codes_page(
 ) -> HTMLResponse:
     """Issue codes, see their status, revoke unused ones."""
     return _codes_page(request, session, user, scope)
-
-
-def _date(value: str) -> dt.date | None:
-    value = value.strip()
-    return dt.date.fromisoformat(value) if value else None
 
 
 @router.post("/exposure/codes", response_class=HTMLResponse, dependencies=[CsrfProtected])
@@ -87,25 +86,17 @@ def codes_issue(
 ) -> HTMLResponse:
     """Issue a code pair and show it once."""
     try:
+        typed = dates.parse_dates({"test_date": test_date, "symptom_date": symptom_date})
         issued = codes.issue_code(
             session,
             runtime.codes,
             unit_code=unit_code.strip(),
             test_type=test_type,
-            test_date=_date(test_date),
-            symptom_date=_date(symptom_date),
+            test_date=typed["test_date"],
+            symptom_date=typed["symptom_date"],
             actor=user.username,
             now=utcnow(),
             scope=scope,
-        )
-    except ValueError:
-        return _codes_page(
-            request,
-            session,
-            user,
-            scope,
-            errors=[i18n.gettext("Dates must be YYYY-MM-DD.")],
-            status_code=422,
         )
     except SafezoneError as error:
         messages = [
@@ -153,6 +144,7 @@ def charts(data: stats.DailyStats) -> str:
     )
     for row, name, values, colour in series:
         figure.add_trace(go.Bar(x=days, y=values, name=name, marker_color=colour), row=row, col=1)
+    figure.update_xaxes(tickformat="%d/%m/%Y")  # the pages' date format, in both languages
     figure.update_layout(height=820, margin={"l": 40, "r": 10, "t": 40, "b": 40})
     html: str = figure.to_html(
         full_html=False,

@@ -7,7 +7,8 @@ import datetime as dt
 from pydantic import BaseModel
 
 from safezone.units.models import Unit
-from safezone.units.service import Totals
+from safezone.units.names import display_name
+from safezone.units.service import Match, Totals
 
 
 class UnitOut(BaseModel):
@@ -69,4 +70,32 @@ class UnitWithTotals(UnitOut):
                 households=totals.households,
                 communes=totals.communes,
             ),
+        )
+
+
+class UnitMatchOut(BaseModel):
+    """A unit found by name: what a picker shows and the code it sends."""
+
+    code: str
+    name: str
+    display_name: str
+    label: str
+    type: str
+    level: str
+    parent_code: str | None
+    parent_name: str | None
+
+    @classmethod
+    def of(cls, match: Match) -> UnitMatchOut:
+        """From a search match."""
+        unit = match.unit
+        return cls(
+            code=unit.code,
+            name=unit.name,
+            display_name=display_name(unit),
+            label=match.label,
+            type=unit.type,
+            level=unit.level,
+            parent_code=unit.parent_code,
+            parent_name=display_name(match.parent) if match.parent is not None else None,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safezone.errors import FieldError, InvalidInput, NotFound
 from safezone.units.models import COMMUNE, LEVELS, UNIT_TYPES, Unit
+from safezone.units.names import display_name, fold, normalise_spelling
 
 BUNDLED_FILE = "phu_yen_units_2019.csv"
 REQUIRED_COLUMNS = ("code", "name", "level", "type", "parent_code")
@@ -26,6 +27,7 @@ NUMBER_COLUMNS = {
 }
 SUCCESSOR_COLUMNS = ("successor_codes", "successor_codes_2024")
 MAX_CODE_LENGTH = 16
+MAX_SEARCH_RESULTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,7 @@ def _parse_row(
     """Validate one CSV row; appends to ``errors`` and returns None when it is bad."""
     before = len(errors)
     code = (raw.get("code") or "").strip()
-    name = (raw.get("name") or "").strip()
+    name = normalise_spelling(raw.get("name") or "")
     level = (raw.get("level") or "").strip()
     unit_type = (raw.get("type") or "").strip()
     parent = (raw.get("parent_code") or "").strip() or None
@@ -440,3 +442,106 @@ def count_by_level(session: Session, root_code: str | None = None) -> dict[str, 
     if root_code is not None:
         query = query.where(subtree_of(Unit.path, get_unit(session, root_code).path))
     return dict(session.execute(query).all())
+
+
+# --- finding units by name ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A unit found by name, with the unit above it (its district, for a commune)."""
+
+    unit: Unit
+    parent: Unit | None
+
+    @property
+    def label(self) -> str:
+        """ "Xã Sơn Hà · Huyện Sơn Hòa": enough to tell apart communes of the same name."""
+        name = display_name(self.unit)
+        return f"{name} · {display_name(self.parent)}" if self.parent is not None else name
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    within: str | None = None,
+    levels: Sequence[str] | None = None,
+    limit: int = 20,
+) -> list[Match]:
+    """Units whose name (with or without diacritics) or code matches ``query``.
+
+    Every word of the query must appear in the unit's display name or its parent's ("son hoa"
+    finds Huyện Sơn Hòa and its communes; "hoa hiep" finds the three Hòa Hiệp). A code matches
+    by prefix. ``within`` keeps the subtree of that unit (itself included); ``levels`` keeps
+    those levels. Best first: code and name-start matches, then higher levels, then by name.
+    Matching is done here rather than in SQL so both databases fold diacritics the same way;
+    a province holds a few hundred units, the whole country about eleven thousand.
+    """
+    words = fold(query).split()
+    limit = max(1, min(limit, MAX_SEARCH_RESULTS))
+    statement = select(Unit)
+    if within:
+        statement = statement.where(subtree_of(Unit.path, get_unit(session, within).path))
+    if levels:
+        statement = statement.where(Unit.level.in_(list(levels)))
+    candidates = list(session.scalars(statement))
+    parent_codes = {unit.parent_code for unit in candidates if unit.parent_code}
+    parents = {
+        unit.code: unit
+        for start in range(0, len(parent_codes), 500)
+        for unit in session.scalars(
+            select(Unit).where(Unit.code.in_(sorted(parent_codes)[start : start + 500]))
+        )
+    }
+    ranked: list[tuple[tuple[int, int, str], Match]] = []
+    for unit in candidates:
+        parent = parents.get(unit.parent_code or "")
+        own = fold(display_name(unit))
+        haystack = f"{own} {fold(display_name(parent))}" if parent is not None else own
+        code_hit = bool(words) and len(words) == 1 and unit.code.startswith(words[0])
+        if words and not code_hit and not all(word in haystack for word in words):
+            continue
+        bare = fold(unit.name)
+        phrase = " ".join(words)
+        closeness = 0 if code_hit or own.startswith(phrase) or bare.startswith(phrase) else 1
+        if phrase and closeness and phrase not in own:
+            closeness = 2  # matched only through the parent's name
+        ranked.append(((closeness, LEVELS.index(unit.level), own), Match(unit, parent)))
+    ranked.sort(key=lambda item: item[0])
+    return [match for _, match in ranked[:limit]]
+
+
+def grouped(
+    session: Session, within_path: str | None, *, level: str = COMMUNE
+) -> list[tuple[Unit | None, list[Unit]]]:
+    """Units of ``level`` in a subtree, grouped under their parent (a district), for a
+    ``<select>`` with one ``<optgroup>`` per district. Groups and units are ordered by name."""
+    statement = select(Unit).where(Unit.level == level)
+    if within_path:
+        statement = statement.where(subtree_of(Unit.path, within_path))
+    found = list(session.scalars(statement))
+    parent_codes = sorted({unit.parent_code for unit in found if unit.parent_code})
+    parents = {
+        unit.code: unit for unit in session.scalars(select(Unit).where(Unit.code.in_(parent_codes)))
+    }
+    groups: dict[str | None, list[Unit]] = {}
+    for unit in found:
+        groups.setdefault(unit.parent_code, []).append(unit)
+    result = [
+        (parents.get(code or ""), sorted(members, key=lambda u: fold(display_name(u))))
+        for code, members in groups.items()
+    ]
+    result.sort(key=lambda group: fold(display_name(group[0])))
+    return result
+
+
+def names_of(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
+    """Display names of the units with ``codes`` (unknown codes are left out)."""
+    wanted = sorted({code for code in codes if code})
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists on both databases
+        batch = wanted[start : start + 500]
+        for unit in session.scalars(select(Unit).where(Unit.code.in_(batch))):
+            names[unit.code] = display_name(unit)
+    return names

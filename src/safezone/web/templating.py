@@ -10,7 +10,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from safezone.web import i18n
+from safezone.units.names import display_name
+from safezone.web import dates, i18n
 from safezone.web.security import csrf_token
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -30,7 +31,14 @@ environment = Environment(
 environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
     i18n.gettext, i18n.ngettext, newstyle=True
 )
+# Formats in the reader's language: dates dd/mm/yyyy, times in Vietnam (Asia/Ho_Chi_Minh).
 environment.filters["number"] = i18n.format_number
+environment.filters["date"] = i18n.format_date
+environment.filters["datetime"] = i18n.format_datetime
+environment.filters["time"] = i18n.format_time
+environment.filters["date_input"] = dates.form_value
+environment.filters["unit_name"] = display_name
+environment.globals["DATE_PLACEHOLDER"] = dates.PLACEHOLDER
 templates = Jinja2Templates(env=environment)
 
 
