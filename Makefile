@@ -3,6 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# `make demo PORT=8100 HOST=0.0.0.0 DATA_DIR=/tmp/demo`: each is passed on only when given.
+PORT ?=
+HOST ?=
+DATA_DIR ?=
+DEMO_ARGS ?=
+DEMO_FLAGS = $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) \
+	$(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 .PHONY: demo test install install-dev lint format bench clean
 
@@ -24,7 +31,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: install
-	$(BIN)/safezone demo
+	$(BIN)/safezone demo $(strip $(DEMO_FLAGS) $(DEMO_ARGS))
 
 test: install-dev
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import secrets
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 
@@ -21,6 +25,19 @@ from safezone.errors import SafezoneError
 from safezone.exposure.cli import app as exposure_app
 
 console = Console()
+
+_display_type_rich = typer.core.TyperOption.display_type_rich
+
+
+def _flag_display_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    # Typer prints "<bool>" after every flag (--help, --setup-only), as if it took a value;
+    # a flag takes none, so its type column stays empty. Options with a value keep theirs.
+    if self.is_flag and self.metavar is None:
+        return None
+    return _display_type_rich(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
 err_console = Console(stderr=True, soft_wrap=True)  # one error = one line, never wrapped
 
 app = typer.Typer(
@@ -74,6 +91,34 @@ def print_domain_error(error: SafezoneError) -> NoReturn:
             highlight=False,
         )
     raise typer.Exit(1)
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` whole: as wide as its widest row, never cut to the terminal's width."""
+    needed = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    # Rich never prints wider than its console, so a wider one prints this table.
+    wide = Console(width=needed, color_system=console.color_system, force_terminal=False)
+    wide.print(table, crop=False)
+
+
+def _count(value: int) -> str:
+    # Vietnamese grouping (872.964), as the web pages show it.
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale="vi")
+
+
+def _local_time(value: dt.datetime | None) -> str:
+    """A stored UTC time as dd/mm/yyyy HH:MM in Vietnam."""
+    if value is None:
+        return ""
+    from safezone.web.i18n import LOCAL_ZONE
+
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(LOCAL_ZONE).strftime("%d/%m/%Y %H:%M")
 
 
 def _database(settings: Settings, *, migrated: bool = True):  # type: ignore[no-untyped-def]
@@ -174,6 +219,7 @@ def units_import(
 def units_show(code: str, data_dir: DataDirOption = None) -> None:
     """A unit, its totals and its children."""
     from safezone.units import service
+    from safezone.units.names import display_name
 
     database = _database(settings_for(data_dir))
     with database.session() as session:
@@ -183,22 +229,27 @@ def units_show(code: str, data_dir: DataDirOption = None) -> None:
             totals = service.totals(session, code)
         except SafezoneError as error:
             print_domain_error(error)
-        table = Table(
-            title=f"{unit.name} ({unit.code}): {totals.population:,} / {totals.households:,}"
+        console.print(
+            f"[bold]{escape(display_name(unit))}[/] (mã / code {escape(unit.code)}): "
+            f"dân số / population {_count(totals.population)} · "
+            f"hộ / households {_count(totals.households)}",
+            highlight=False,
         )
-        for column in ("code", "name", "type", "population", "households"):
-            table.add_column(
-                column, justify="right" if column in {"population", "households"} else "left"
-            )
+        if not rows:
+            return
+        table = Table(title="đơn vị trực thuộc / units below")
+        table.add_column("mã / code", no_wrap=True)
+        table.add_column("tên / name", no_wrap=True)
+        table.add_column("dân số / population", justify="right", no_wrap=True)
+        table.add_column("hộ / households", justify="right", no_wrap=True)
         for child, child_totals in rows:
             table.add_row(
                 child.code,
-                child.name,
-                child.type,
-                f"{child_totals.population:,}",
-                f"{child_totals.households:,}",
+                display_name(child),
+                _count(child_totals.population),
+                _count(child_totals.households),
             )
-        console.print(table)
+        print_table(table)
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -258,19 +309,23 @@ def users_list(data_dir: DataDirOption = None) -> None:
     from sqlalchemy import select
 
     from safezone.accounts.models import User
+    from safezone.units.names import display_name
 
     database = _database(settings_for(data_dir))
-    table = Table("username", "role", "unit", "active", "locked until")
+    table = Table()
+    for column in ("username", "full name", "role", "unit", "active", "locked until"):
+        table.add_column(column, no_wrap=True)
     with database.session() as session:
         for user in session.scalars(select(User).order_by(User.username)):
             table.add_row(
                 user.username,
+                user.full_name,
                 user.role.value,
-                f"{user.unit_code} {user.unit.name}",
+                f"{user.unit_code} {display_name(user.unit)}",
                 "yes" if user.is_active else "no",
-                str(user.locked_until or ""),
+                _local_time(user.locked_until),
             )
-    console.print(table)
+    print_table(table)
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -341,6 +396,14 @@ def demo(
     setup_only: Annotated[
         bool, typer.Option("--setup-only", help="Prepare the data, do not start the server")
     ] = False,
+    reset_admin_password: Annotated[
+        bool,
+        typer.Option(
+            "--reset-admin-password",
+            help="Give 'admin' a new generated password and print it (on a rerun, when the "
+            "first one is lost)",
+        ),
+    ] = False,
 ) -> None:
     """Create (or reuse) a demo in the data directory and serve it with the worker."""
     import uvicorn
@@ -356,6 +419,8 @@ def demo(
     settings = settings_for(directory)
     configure_logging("WARNING", json=False)
     database = _database(settings, migrated=False)
+    if reset_admin_password and admin_password is None:
+        admin_password = secrets.token_urlsafe(12)
     try:
         setup = prepare_demo(settings, database, admin_password=admin_password)
     except SafezoneError as error:
@@ -367,7 +432,10 @@ def demo(
     if setup.admin_password:
         console.print(f"admin password / mật khẩu admin: [bold]{setup.admin_password}[/]")
     else:
-        console.print("admin password unchanged (use --admin-password to set one)")
+        console.print(
+            "admin password unchanged / mật khẩu admin không đổi "
+            "(--reset-admin-password prints a new one, --admin-password sets one)"
+        )
     table = Table("username", "password", title="demo staff / cán bộ demo")
     for username, password in setup.staff_passwords.items():
         table.add_row(username, password)

@@ -18,7 +18,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (default: $SAFEZONE_DATA_DIR or ./safezone-data)."
+    ),
+]
 
 
 def _settings(data_dir: Path | None) -> Settings:

@@ -180,18 +180,25 @@ def _window(data: dict[str, Any]) -> ExposureWindow:
     )
 
 
-@app.command()
+# The help is plain text, one paragraph a string, so --help shows it without markup.
+RISK_HELP = "\n\n".join(
+    (
+        "Score exposure windows (JSON in) and print the daily summary and risk level (JSON out).",
+        'Input: {"today": "YYYY-MM-DD", "exposure_windows": [...], "parameters": {...}}. '
+        "The parameters (Corona-Warn-App JSON form) are optional and default to the "
+        "Corona-Warn-App profile; a bare list of windows is accepted too.",
+        "Each window has date, report_type, infectiousness, calibration_confidence and "
+        "scan_instances; each scan instance has min_attenuation_db, typical_attenuation_db "
+        "and seconds_since_last_scan.",
+    )
+)
+
+
+@app.command(help=RISK_HELP)
 def risk(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="windows as JSON")],
 ) -> None:
-    """Score exposure windows (JSON in) and print the daily summary and risk level (JSON out).
-
-    Input: ``{"today": "YYYY-MM-DD", "exposure_windows": [...], "parameters": {...}}`` where
-    ``parameters`` (CWA JSON form) is optional and defaults to the Corona-Warn-App profile; a
-    bare list of windows is accepted too. Each window has ``date``, ``report_type``,
-    ``infectiousness``, ``calibration_confidence`` and ``scan_instances`` with
-    ``min_attenuation_db``, ``typical_attenuation_db``, ``seconds_since_last_scan``.
-    """
+    """Score exposure windows (JSON in); print the daily summary and risk level (JSON out)."""
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
         document: dict[str, Any] = {"exposure_windows": raw} if isinstance(raw, list) else raw
