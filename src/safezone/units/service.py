@@ -502,11 +502,15 @@ def search(
         code_hit = bool(words) and len(words) == 1 and unit.code.startswith(words[0])
         if words and not code_hit and not all(word in haystack for word in words):
             continue
-        bare = fold(unit.name)
         phrase = " ".join(words)
-        closeness = 0 if code_hit or own.startswith(phrase) or bare.startswith(phrase) else 1
-        if phrase and closeness and phrase not in own:
-            closeness = 2  # matched only through the parent's name
+        if code_hit or own.startswith(phrase) or fold(unit.name).startswith(phrase):
+            closeness = 0
+        elif phrase in own:
+            closeness = 1
+        elif phrase in haystack:
+            closeness = 2  # the phrase is the parent's name: a commune of that district
+        else:
+            closeness = 3  # the words are scattered over the two names
         ranked.append(((closeness, LEVELS.index(unit.level), own), Match(unit, parent)))
     ranked.sort(key=lambda item: item[0])
     return [match for _, match in ranked[:limit]]
