@@ -100,7 +100,7 @@ def print_table(table: Table) -> None:
         console.print(table)
         return
     # Rich never prints wider than its console, so a wider one prints this table.
-    wide = Console(width=needed, color_system=console.color_system, force_terminal=False)
+    wide = Console(width=needed)
     wide.print(table, crop=False)
 
 
