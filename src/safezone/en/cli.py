@@ -184,12 +184,16 @@ def _window(data: dict[str, Any]) -> ExposureWindow:
 RISK_HELP = "\n\n".join(
     (
         "Score exposure windows (JSON in) and print the daily summary and risk level (JSON out).",
-        'Input: {"today": "YYYY-MM-DD", "exposure_windows": [...], "parameters": {...}}. '
-        "The parameters (Corona-Warn-App JSON form) are optional and default to the "
-        "Corona-Warn-App profile; a bare list of windows is accepted too.",
-        "Each window has date, report_type, infectiousness, calibration_confidence and "
-        "scan_instances; each scan instance has min_attenuation_db, typical_attenuation_db "
-        "and seconds_since_last_scan.",
+        (
+            'Input: {"today": "YYYY-MM-DD", "exposure_windows": [...], "parameters": {...}}. '
+            "The parameters (Corona-Warn-App JSON form) are optional and default to the "
+            "Corona-Warn-App profile; a bare list of windows is accepted too."
+        ),
+        (
+            "Each window has date, report_type, infectiousness, calibration_confidence and "
+            "scan_instances; each scan instance has min_attenuation_db, typical_attenuation_db "
+            "and seconds_since_last_scan."
+        ),
     )
 )
 
