@@ -57,7 +57,7 @@ def test_demo_setup_is_repeatable_and_shared_with_other_commands(data_dir: Path)
     assert token.output.startswith("sz_")
     assert _count(data_dir, ApiToken) == 1
     shown = runner.invoke(app, ["units", "show", "555", "--data-dir", str(data_dir)])
-    assert "155,921" in shown.output
+    assert "155.921" in shown.output  # Vietnamese grouping, as on the pages
 
 
 def test_users_create_and_errors(data_dir: Path) -> None:
