@@ -84,6 +84,8 @@ def test_codes_page_names_a_bad_date_and_stores_nothing(
     )
     assert refused.status_code == 422
     assert refused.text.count("dd/mm/yyyy, ví dụ 30/04/2021") == 2
+    assert "Ngày xét nghiệm: Ngày không hợp lệ" in refused.text
+    assert "Ngày khởi phát triệu chứng: Ngày không hợp lệ" in refused.text
     with db.session() as session:
         assert session.scalars(select(VerificationCode)).first() is None
 

@@ -155,12 +155,8 @@ DateQuery = Annotated[str | None, Query(max_length=10, description="dd/mm/yyyy o
 
 def filters_from_query(
     unit: Annotated[str | None, Query(max_length=16)] = None,
-    date_from: Annotated[
-        str | None, Query(max_length=10, description="dd/mm/yyyy or yyyy-mm-dd")
-    ] = None,
-    date_to: Annotated[
-        str | None, Query(max_length=10, description="dd/mm/yyyy or yyyy-mm-dd")
-    ] = None,
+    date_from: DateQuery = None,
+    date_to: DateQuery = None,
     risk: Annotated[str | None, Query(max_length=10)] = None,
     symptom: Annotated[str | None, Query(max_length=30)] = None,
     exposure: Annotated[str | None, Query(max_length=40)] = None,

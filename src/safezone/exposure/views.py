@@ -99,8 +99,15 @@ def codes_issue(
             scope=scope,
         )
     except SafezoneError as error:
+        # The form shows errors in one list: name the date field each one is about.
+        fields = {
+            "test_date": i18n.gettext("Test date"),
+            "symptom_date": i18n.gettext("Symptom onset"),
+        }
         messages = [
-            e.message_vi if i18n.get_locale() == "vi" else e.message_en for e in error.errors
+            (f"{fields[e.field]}: " if e.field in fields else "")
+            + (e.message_vi if i18n.get_locale() == "vi" else e.message_en)
+            for e in error.errors
         ]
         return _codes_page(
             request, session, user, scope, errors=messages, status_code=error.status_hint
