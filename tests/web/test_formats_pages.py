@@ -195,6 +195,8 @@ def test_citizen_form_takes_day_first_dates(client: TestClient, db: Database) ->
     refused = client.post("/declare", data=fields, headers=HTML)
     assert refused.status_code == 422
     assert 'value="30/02/1990"' in refused.text  # kept as typed, next to its error
+    assert "Ngày không hợp lệ: hãy nhập theo dạng dd/mm/yyyy" in refused.text
+    assert "YYYY-MM-DD" not in refused.text
 
 
 def test_overview_names_each_unit_with_its_type_once(client: TestClient) -> None:

@@ -175,6 +175,8 @@ def _messages(error: SafezoneError) -> dict[str, str]:
     found: dict[str, str] = {}
     for item in error.errors:
         name = (item.field or "form").removeprefix("address.")
+        if item.code in dates.SCHEMA_DATE_ERRORS:  # the schema says YYYY-MM-DD; the form, not
+            item = dates.date_error(name)  # noqa: PLW2901 - the same error, worded for the form
         text = item.message_en if english else item.message_vi
         found[name] = f"{found[name]} {text}" if name in found else text
     return found

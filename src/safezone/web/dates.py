@@ -14,6 +14,10 @@ from safezone.errors import FieldError, InvalidInput
 
 #: What the date inputs show before anything is typed.
 PLACEHOLDER = "dd/mm/yyyy"
+#: Pydantic's error types for a text that is no date: a form reworded them with date_error.
+SCHEMA_DATE_ERRORS = frozenset(
+    {"date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"}
+)
 # Day first with "/", "." or "-" between the parts (1 or 2 digits for day and month).
 _DAY_FIRST = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
