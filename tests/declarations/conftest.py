@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from safezone.config import Settings
-from safezone.declarations.service import Policy, local_today
+from safezone.db.engine import Database
+from safezone.declarations import intake
+from safezone.declarations.base import Policy, local_today, parse
+from safezone.declarations.schemas import DeclarationCreated, DeclarationIn
 
 #: Phường 1 and Phường 2 of Tuy Hòa (district 555); Xã Xuân Lâm is in Sông Cầu (557).
 COMMUNE = "22015"
@@ -72,3 +75,10 @@ def body() -> Callable[..., dict[str, Any]]:
 def policy(settings: Settings) -> Policy:
     """The declarations policy for the test settings."""
     return Policy.from_settings(settings)
+
+
+def declare(db: Database, policy: Policy, raw: dict[str, Any], **kwargs: Any) -> DeclarationCreated:
+    """Submit ``raw`` through the intake service (no HTTP), committed."""
+    with db.session() as session:
+        data = parse(DeclarationIn, session, raw, today=local_today())
+        return intake.submit(session, policy, data, **kwargs)

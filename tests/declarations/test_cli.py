@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from safezone.cli import app
 from safezone.config import Settings
-from safezone.declarations.service import Policy
+from safezone.declarations.base import Policy
 
 runner = CliRunner()
 
@@ -75,7 +75,7 @@ def test_key_rotation_then_rekey(env: Settings, monkeypatch: pytest.MonkeyPatch)
         assert not policy.keys.cipher.is_current(before)
     result = runner.invoke(app, ["declarations", "rekey"])
     assert result.exit_code == 0, result.output
-    assert "re-encrypted 1 rows" in result.output
+    assert "re-encrypted 2 rows" in result.output  # the person and the declaration
     only_new = Policy.from_settings(rotated.model_copy(update={"previous_secret_keys": []}))
     with database.session() as session:
         person = session.get_one(Person, 1)

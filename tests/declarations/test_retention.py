@@ -12,7 +12,7 @@ from safezone.accounts.models import AuditEvent
 from safezone.config import Settings
 from safezone.db.base import utcnow
 from safezone.db.engine import Database
-from safezone.declarations import service
+from safezone.declarations import base, intake, retention, review
 from safezone.declarations.models import DailyUpdate, Declaration, FollowUp, Person
 from safezone.declarations.schemas import DailyUpdateIn, DeclarationIn, FollowUpIn
 from safezone.declarations.tasks import PURGE_JOB
@@ -24,12 +24,12 @@ from tests.declarations.conftest import COMMUNE
 Body = Callable[..., dict[str, Any]]
 
 
-def _declare(db: Database, policy: service.Policy, raw: dict[str, Any], now: dt.datetime) -> int:
+def _declare(db: Database, policy: base.Policy, raw: dict[str, Any], now: dt.datetime) -> int:
     with db.session() as session:
-        data = service.parse(DeclarationIn, session, raw, today=service.local_today(now))
-        created = service.submit(session, policy, data, now=now)
+        data = base.parse(DeclarationIn, session, raw, today=base.local_today(now))
+        created = intake.submit(session, policy, data, now=now)
         update_in = DailyUpdateIn(statuses=["healthy"])
-        service.add_daily_update(
+        intake.add_daily_update(
             session, policy, created.id, created.update_token, update_in, now=now
         )
         return created.id
@@ -41,7 +41,7 @@ def _count(db: Database, model: Any) -> int:
 
 
 def test_purge_job_removes_old_declarations_and_keeps_audit(
-    settings: Settings, db: Database, body: Body, policy: service.Policy, make_user: MakeUser
+    settings: Settings, db: Database, body: Body, policy: base.Policy, make_user: MakeUser
 ) -> None:
     now = utcnow()
     old_id = _declare(db, policy, body(travel=[]), now - dt.timedelta(days=31))
@@ -52,8 +52,8 @@ def test_purge_job_removes_old_declarations_and_keeps_audit(
         from safezone.accounts.service import Scope
 
         scope = Scope.of(user)
-        service.read_declaration(session, policy, user, scope, old_id)
-        service.add_followup(
+        review.read_declaration(session, policy, user, scope, old_id)
+        review.add_followup(
             session,
             policy,
             user,
@@ -97,7 +97,7 @@ def test_purge_job_removes_old_declarations_and_keeps_audit(
 
     # Idempotent: a second run finds nothing to do.
     with db.session() as session:
-        result = service.purge_expired(session, policy)
+        result = retention.purge_expired(session, policy)
     assert result.declarations == 0
 
 
@@ -105,8 +105,8 @@ def test_retention_period_is_configurable(settings: Settings, db: Database, body
     short = settings.model_copy(
         update={"declarations": settings.declarations.model_copy(update={"retention_days": 5})}
     )
-    policy = service.Policy.from_settings(short)
+    policy = base.Policy.from_settings(short)
     now = utcnow()
     _declare(db, policy, body(travel=[]), now - dt.timedelta(days=6))
     with db.session() as session:
-        assert service.purge_expired(session, policy, now=now).declarations == 1
+        assert retention.purge_expired(session, policy, now=now).declarations == 1

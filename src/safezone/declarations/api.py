@@ -10,7 +10,8 @@ from fastapi.responses import Response
 
 from safezone.accounts.models import Role, User
 from safezone.db.base import utcnow
-from safezone.declarations import service
+from safezone.declarations import intake, reports, review
+from safezone.declarations.base import Policy, local_today, parse, request_fingerprint
 from safezone.declarations.schemas import (
     AssignmentIn,
     DailyUpdateIn,
@@ -39,20 +40,28 @@ class UnsupportedMediaType(SafezoneError):
     status_hint = 415
 
 
-def get_policy(request: Request) -> service.Policy:
+def get_policy(request: Request) -> Policy:
     """The declarations policy of this app (built once: keys, rules, periods)."""
     policy = getattr(request.app.state, "declarations_policy", None)
     if policy is None:
-        policy = service.Policy.from_settings(get_settings(request))
+        policy = Policy.from_settings(get_settings(request))
         request.app.state.declarations_policy = policy
     return policy
 
 
-PolicyDep = Annotated[service.Policy, Depends(get_policy)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
 Officer = Annotated[User, Depends(requires(Role.HEALTH_OFFICER))]
 UpdateToken = Annotated[
     str | None,
     Header(alias="X-Update-Token", max_length=100, description="The citizen's update token"),
+]
+LinkToken = Annotated[
+    str | None,
+    Header(
+        alias="X-Link-Token",
+        max_length=100,
+        description="Proof that this is the person of an earlier declaration: its update token",
+    ),
 ]
 
 
@@ -87,17 +96,24 @@ def create_declaration(
     policy: PolicyDep,
     raw: JsonBody,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    link_token: LinkToken = None,
 ) -> DeclarationCreated:
-    """Submit a health declaration (body: see ``DeclarationIn``). Keep ``update_token``."""
+    """Submit a health declaration (body: see ``DeclarationIn``). Keep ``update_token``.
+
+    Without ``X-Link-Token`` the declaration stands alone, whatever ID number it carries. With
+    the update token of an earlier declaration of the same ID number, both become one person
+    (shared daily updates and details).
+    """
     now = utcnow()
-    data = service.parse(DeclarationIn, session, raw, today=service.local_today(now))
-    return service.submit(
+    data = parse(DeclarationIn, session, raw, today=local_today(now))
+    return intake.submit(
         session,
         policy,
         data,
         now=now,
         idempotency_key=idempotency_key,
-        fingerprint=service.request_fingerprint(raw) if idempotency_key else "",
+        fingerprint=request_fingerprint(raw) if idempotency_key else "",
+        link_token=link_token,
     )
 
 
@@ -111,9 +127,9 @@ def update_declaration(
 ) -> DeclarationCreated:
     """Replace a declaration's answers (``X-Update-Token`` header); the risk is recomputed."""
     now = utcnow()
-    service.authorise(session, declaration_id, update_token)  # 401/403/404 before 422
-    data = service.parse(DeclarationIn, session, raw, today=service.local_today(now))
-    return service.update(session, policy, declaration_id, update_token, data, now=now)
+    intake.authorise(session, declaration_id, update_token)  # 401/403/404 before 422
+    data = parse(DeclarationIn, session, raw, today=local_today(now))
+    return intake.update(session, policy, declaration_id, update_token, data, now=now)
 
 
 @router.post("/declarations/{declaration_id}/updates", status_code=201)
@@ -126,9 +142,9 @@ def daily_update(
 ) -> DailyUpdateOut:
     """Send today's health status (one per person per day); returns the new risk and pass."""
     now = utcnow()
-    service.authorise(session, declaration_id, update_token)
-    data = service.parse(DailyUpdateIn, session, raw, today=service.local_today(now))
-    return service.add_daily_update(session, policy, declaration_id, update_token, data, now=now)
+    intake.authorise(session, declaration_id, update_token)
+    data = parse(DailyUpdateIn, session, raw, today=local_today(now))
+    return intake.add_daily_update(session, policy, declaration_id, update_token, data, now=now)
 
 
 @router.delete("/declarations/{declaration_id}/update-token", status_code=204)
@@ -136,14 +152,14 @@ def revoke_update_token(
     session: SessionDep, declaration_id: int, update_token: UpdateToken = None
 ) -> Response:
     """Withdraw the update token (it stops working at once)."""
-    service.revoke_update_token(session, declaration_id, update_token)
+    intake.revoke_update_token(session, declaration_id, update_token)
     return Response(status_code=204)
 
 
 @router.post("/passes/verify")
 def verify_pass(policy: PolicyDep, body: PassVerifyIn) -> PassOut:
     """Check a QR pass offline: signature, version and validity dates (no database read)."""
-    return service.verify_pass(policy, body.token, today=service.local_today())
+    return intake.verify_pass(policy, body.token, today=local_today())
 
 
 # --- staff ------------------------------------------------------------------------------------
@@ -162,10 +178,10 @@ def filters_from_query(
     exposure: Annotated[str | None, Query(max_length=40)] = None,
     assigned: bool | None = None,
     q: Annotated[str | None, Query(max_length=30, description="Identity or phone number")] = None,
-) -> service.Filters:
+) -> review.Filters:
     """The queue filters from the query string (empty values are ignored)."""
     days = dates.parse_dates({"date_from": date_from, "date_to": date_to})
-    return service.Filters(
+    return review.Filters(
         unit_code=unit or None,
         date_from=days["date_from"],
         date_to=days["date_to"],
@@ -177,7 +193,7 @@ def filters_from_query(
     )
 
 
-FiltersDep = Annotated[service.Filters, Depends(filters_from_query)]
+FiltersDep = Annotated[review.Filters, Depends(filters_from_query)]
 
 
 @router.get("/declarations")
@@ -188,11 +204,11 @@ def list_declarations(
     scope: UnitScope,
     filters: FiltersDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 50,
+    per_page: Annotated[int, Query(ge=1, le=review.MAX_PER_PAGE)] = 50,
 ) -> DeclarationPage:
     """The review queue in the caller's area (no personal data; open one to see the person)."""
     del user  # the dependency checks the role
-    return service.list_declarations(session, policy, scope, filters, page=page, per_page=per_page)
+    return review.list_declarations(session, policy, scope, filters, page=page, per_page=per_page)
 
 
 @router.get("/declarations/stats")
@@ -206,7 +222,7 @@ def declaration_stats(
 ) -> dict[str, Any]:
     """Counts per unit (below ``unit``, default the caller's) and per day, by risk."""
     del user
-    result = service.stats(session, policy, scope, root_code=unit, days=days)
+    result = reports.stats(session, policy, scope, root_code=unit, days=days)
     return {
         "unit": {"code": result.root.code, "name": result.root.name},
         "per_unit": [
@@ -223,7 +239,7 @@ def get_declaration(
     session: SessionDep, policy: PolicyDep, user: Officer, scope: UnitScope, declaration_id: int
 ) -> DeclarationDetail:
     """One declaration with the person and timeline (the read is audited)."""
-    return service.read_declaration(session, policy, user, scope, declaration_id)
+    return review.read_declaration(session, policy, user, scope, declaration_id)
 
 
 @router.post("/declarations/{declaration_id}/assignment")
@@ -236,7 +252,7 @@ def assign(
     body: AssignmentIn,
 ) -> DeclarationSummary:
     """Assign to a commune health station."""
-    return service.assign(session, policy, user, scope, declaration_id, body)
+    return review.assign(session, policy, user, scope, declaration_id, body)
 
 
 @router.post("/declarations/{declaration_id}/followups", status_code=201)
@@ -249,9 +265,9 @@ def add_followup(
     raw: JsonBody,
 ) -> FollowUpRow:
     """Record a daily follow-up (seen_well, seen_unwell, not_reached, not_performed)."""
-    service.get_declaration(session, policy, scope, declaration_id)  # 404 before 422
-    data = service.parse(FollowUpIn, session, raw, today=service.local_today())
-    return service.add_followup(session, policy, user, scope, declaration_id, data)
+    review.get_declaration(session, policy, scope, declaration_id)  # 404 before 422
+    data = parse(FollowUpIn, session, raw, today=local_today())
+    return review.add_followup(session, policy, user, scope, declaration_id, data)
 
 
 @router.put("/declarations/{declaration_id}/outcome")
@@ -264,4 +280,4 @@ def set_outcome(
     body: OutcomeIn,
 ) -> DeclarationSummary:
     """Close the follow-up: completed, lost_to_follow_up or became_case."""
-    return service.set_outcome(session, policy, user, scope, declaration_id, body)
+    return review.set_outcome(session, policy, user, scope, declaration_id, body)

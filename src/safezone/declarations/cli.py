@@ -43,7 +43,8 @@ def verify_pass(
     data_dir: DataDir = None,
 ) -> None:
     """Check a pass offline (signature, version, dates): exit 0 when valid, 1 when not."""
-    from safezone.declarations.service import Policy, local_today, verify_pass
+    from safezone.declarations.base import Policy, local_today
+    from safezone.declarations.intake import verify_pass
 
     settings = _settings(data_dir)
     try:
@@ -69,7 +70,8 @@ def pass_keys(data_dir: DataDir = None) -> None:
 def purge(data_dir: DataDir = None) -> None:
     """Delete declarations past the retention period now (the worker does it hourly)."""
     from safezone.db.engine import Database
-    from safezone.declarations.service import Policy, purge_expired
+    from safezone.declarations.base import Policy
+    from safezone.declarations.retention import purge_expired
 
     settings = _settings(data_dir)
     database = Database(settings.sqlalchemy_url)
@@ -86,16 +88,16 @@ def purge(data_dir: DataDir = None) -> None:
 
 @app.command("rekey")
 def rekey(data_dir: DataDir = None) -> None:
-    """Re-encrypt personal data sealed with a previous secret key (after a key rotation)."""
+    """Re-encrypt personal data sealed with a previous secret key (after a key rotation or an
+    upgrade that encrypts more fields)."""
     from safezone.db.engine import Database
-    from safezone.declarations.service import Policy
-    from safezone.declarations.service import rekey as run_rekey
+    from safezone.declarations.retention import rekey as run_rekey
 
     settings = _settings(data_dir)
     database = Database(settings.sqlalchemy_url)
     try:
         with database.session() as session:
-            changed = run_rekey(session, Policy.from_settings(settings))
+            changed = run_rekey(session, settings)
     finally:
         database.dispose()
     typer.echo(f"re-encrypted {changed} rows")

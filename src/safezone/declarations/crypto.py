@@ -1,11 +1,12 @@
-"""Field encryption, blind indexes and the signed QR pass, over pyca/cryptography.
+"""What is cryptographic and specific to declarations: the vault's key labels and the QR pass.
 
-The API follows pyca's style: verification raises (never returns False), comparisons are
-constant-time, time comes in as an argument, and everything serialised carries a version.
+Field encryption and blind indexes are the generic :mod:`safezone.vault`; this module only
+names the declaration domain's keys and signs passes. The API follows pyca's style:
+verification raises (never returns False), time comes in as an argument, and everything
+serialised carries a version.
 
-Keys come from the installation's secret key through HKDF with one label per purpose; older
-secret keys stay usable for decryption and pass verification during a rotation (keyrings: the
-first key is current, the others are only read).
+Keys come from the installation's key ring through HKDF with one label per purpose; older
+secret keys stay usable for decryption and pass verification during a rotation.
 """
 
 from __future__ import annotations
@@ -13,28 +14,35 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
-import hmac
-import os
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from safezone.config import Settings
 from safezone.keyring import KeyRing
+from safezone.vault import BlindIndex, DecryptionFailed, FieldCipher, Vault, key_id
+
+__all__ = [
+    "BlindIndex",
+    "DecryptionFailed",
+    "FieldCipher",
+    "InvalidPass",
+    "Keys",
+    "PassCodec",
+    "PassInfo",
+    "keys_for",
+]
 
 #: HKDF labels: one per purpose, versioned so a future scheme gets independent keys.
 ENCRYPTION_LABEL = "safezone/declarations/pii-aes-gcm/v1"
 BLIND_INDEX_LABEL = "safezone/declarations/blind-index-hmac/v1"
 PASS_SIGNING_LABEL = "safezone/declarations/pass-ed25519/v1"  # noqa: S105 - a label
 
-CIPHERTEXT_VERSION = 1
 PASS_VERSION = 1
 RISKS: tuple[str, ...] = ("low", "medium", "high")  # index = the byte in a pass
 _EPOCH = dt.date(1970, 1, 1)
@@ -42,19 +50,9 @@ _EPOCH = dt.date(1970, 1, 1)
 _PASS_LAYOUT = struct.Struct(">B4sQIHB")
 _SIGNATURE_SIZE = 64
 PASS_BYTES = _PASS_LAYOUT.size + _SIGNATURE_SIZE  # 84: a multiple of 3, so base64 has no slack
-_NONCE_SIZE = 12
-_KEY_ID_SIZE = 4
 
 
-class CryptoError(Exception):
-    """Base class of this module's errors."""
-
-
-class DecryptionFailed(CryptoError):
-    """The ciphertext is damaged, was moved to another field, or no key in the ring opens it."""
-
-
-class InvalidPass(CryptoError):
+class InvalidPass(Exception):
     """A pass token that must not be accepted; ``reason`` says why (a stable code)."""
 
     def __init__(self, reason: str) -> None:
@@ -63,72 +61,7 @@ class InvalidPass(CryptoError):
 
 
 def _key_id(key: bytes) -> bytes:
-    return hashlib.sha256(b"safezone-key-id" + key).digest()[:_KEY_ID_SIZE]
-
-
-class FieldCipher:
-    """AES-256-GCM for one text field at a time.
-
-    Layout: ``version (1) | key id (4) | nonce (12) | ciphertext + tag``. The field's name is
-    the associated data, so a ciphertext copied into another column does not decrypt.
-    """
-
-    def __init__(self, keys: Sequence[bytes], *, random: Callable[[int], bytes] = os.urandom):
-        if not keys:
-            raise ValueError("at least one key is required")
-        self._keys = {_key_id(key): AESGCM(key) for key in keys}
-        self._current = _key_id(keys[0])
-        self._random = random
-
-    def encrypt(self, plaintext: str, *, field: str) -> bytes:
-        """Encrypt ``plaintext`` for the column named ``field``."""
-        nonce = self._random(_NONCE_SIZE)
-        sealed = self._keys[self._current].encrypt(nonce, plaintext.encode(), field.encode())
-        return bytes([CIPHERTEXT_VERSION]) + self._current + nonce + sealed
-
-    def decrypt(self, blob: bytes, *, field: str) -> str:
-        """The plaintext of ``blob``; raises DecryptionFailed."""
-        header = 1 + _KEY_ID_SIZE + _NONCE_SIZE
-        if len(blob) < header + 16 or blob[0] != CIPHERTEXT_VERSION:
-            raise DecryptionFailed("unknown ciphertext format")
-        aead = self._keys.get(bytes(blob[1 : 1 + _KEY_ID_SIZE]))
-        if aead is None:
-            raise DecryptionFailed("no key in the ring has this key id")
-        try:
-            plain = aead.decrypt(
-                bytes(blob[1 + _KEY_ID_SIZE : header]), bytes(blob[header:]), field.encode()
-            )
-        except InvalidTag:
-            raise DecryptionFailed("authentication failed") from None
-        return plain.decode()
-
-    def is_current(self, blob: bytes) -> bool:
-        """Whether ``blob`` was sealed with the current key (else `rekey` should redo it)."""
-        return bytes(blob[1 : 1 + _KEY_ID_SIZE]) == self._current
-
-
-class BlindIndex:
-    """HMAC-SHA256 of a normalised value: equal inputs give equal digests, nothing else leaks.
-
-    ``kind`` is mixed in, so an identity number and a phone number never share a digest.
-    """
-
-    def __init__(self, keys: Sequence[bytes]) -> None:
-        if not keys:
-            raise ValueError("at least one key is required")
-        self._keys = list(keys)
-
-    def digest(self, kind: str, value: str) -> str:
-        """The current key's index value (hex) for a normalised ``value``."""
-        return self._mac(self._keys[0], kind, value)
-
-    def candidates(self, kind: str, value: str) -> list[str]:
-        """Index values under every key of the ring (lookups work during a rotation)."""
-        return [self._mac(key, kind, value) for key in self._keys]
-
-    @staticmethod
-    def _mac(key: bytes, kind: str, value: str) -> str:
-        return hmac.new(key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+    return key_id(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,9 +162,18 @@ class PassCodec:
 class Keys:
     """The declaration domain's crypto objects for one installation."""
 
-    cipher: FieldCipher
-    index: BlindIndex
+    vault: Vault
     passes: PassCodec
+
+    @property
+    def cipher(self) -> FieldCipher:
+        """The vault's field cipher."""
+        return self.vault.cipher
+
+    @property
+    def index(self) -> BlindIndex:
+        """The vault's blind index."""
+        return self.vault.index
 
 
 def keys_for(settings: Settings) -> Keys:
@@ -243,7 +185,8 @@ def keys_for(settings: Settings) -> Keys:
 def _keys_from(ring: KeyRing) -> Keys:
     # Cached: key set-up per request would be wasted work on the hot path.
     return Keys(
-        cipher=FieldCipher(ring.keys(ENCRYPTION_LABEL)),
-        index=BlindIndex(ring.keys(BLIND_INDEX_LABEL)),
+        vault=Vault.from_ring(
+            ring, encryption_label=ENCRYPTION_LABEL, index_label=BLIND_INDEX_LABEL
+        ),
         passes=PassCodec(ring.keys(PASS_SIGNING_LABEL)),
     )

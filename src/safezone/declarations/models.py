@@ -1,14 +1,21 @@
-"""Tables of health declarations. Personal data lives in ``*_enc`` columns (AES-GCM) only."""
+"""Tables of health declarations.
+
+Personal and health data live in ``*_enc`` columns only; each table's ``__personal__`` says
+which, and :class:`safezone.vault.Vault` is the one place that seals and opens them. Plain
+columns hold only what queues, triage, statistics and retention must query: unit, dates, risk,
+declaration type, symptom codes and the four exposure answers (see docs/declarations.md).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safezone.db.base import Base, utcnow
+from safezone.vault import Personal
 
 
 def pack_codes(codes: list[str] | tuple[str, ...]) -> str:
@@ -24,9 +31,21 @@ def unpack_codes(packed: str) -> list[str]:
 
 class Person(Base):
     """Someone who declared. Name, identity number, phone, street and email are encrypted;
-    identity number and phone also have an HMAC blind index for exact lookup."""
+    identity number and phone also have an HMAC blind index for exact lookup.
+
+    A submission without proof always gets a person of its own: several persons may carry the
+    same identity number (staff see them flagged). Declarations share a person only when the
+    later one proved it holds the earlier one's update token.
+    """
 
     __tablename__ = "decl_persons"
+    __personal__: ClassVar[tuple[Personal, ...]] = (
+        Personal("full_name", "full_name_enc"),
+        Personal("id_number", "id_number_enc", index="id_index"),
+        Personal("phone", "phone_enc", index="phone_index"),
+        Personal("street", "street_enc"),
+        Personal("email", "email_enc"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code", ondelete="RESTRICT"))
@@ -36,7 +55,7 @@ class Person(Base):
     street_enc: Mapped[bytes] = mapped_column(LargeBinary)
     email_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_kind: Mapped[str] = mapped_column(String(12))
-    id_index: Mapped[str] = mapped_column(String(64), unique=True)
+    id_index: Mapped[str] = mapped_column(String(64), index=True)
     phone_index: Mapped[str] = mapped_column(String(64), index=True)
     birth_year: Mapped[int]
     birth_date: Mapped[dt.date | None]
@@ -51,6 +70,17 @@ class Declaration(Base):
 
     __tablename__ = "declarations"
     __table_args__ = (Index("ix_declarations_unit_day", "unit_code", "declared_on"),)
+    __personal__: ClassVar[tuple[Personal, ...]] = (
+        Personal("travel", "travel_enc", kind="json", legacy="travel", legacy_blank=[]),
+        Personal(
+            "conditions",
+            "conditions_enc",
+            kind="json",
+            legacy="conditions",
+            from_legacy=unpack_codes,
+            legacy_blank="",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(
@@ -63,8 +93,11 @@ class Declaration(Base):
     exposure_suspected_case: Mapped[bool] = mapped_column(default=False)
     exposure_returned_from_outbreak_area: Mapped[bool] = mapped_column(default=False)
     exposure_visited_health_facility: Mapped[bool] = mapped_column(default=False)
+    # Before revision 0006 these two held plaintext; now always empty (see ``__personal__``).
     travel: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    conditions: Mapped[str] = mapped_column(String(300), default="")  # packed codes
+    conditions: Mapped[str] = mapped_column(String(300), default="")
+    travel_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    conditions_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     pledge: Mapped[bool]
     risk: Mapped[str] = mapped_column(String(6), index=True)
     declared_on: Mapped[dt.date] = mapped_column(index=True)
@@ -88,11 +121,6 @@ class Declaration(Base):
         return unpack_codes(self.symptoms)
 
     @property
-    def condition_list(self) -> list[str]:
-        """The condition codes."""
-        return unpack_codes(self.conditions)
-
-    @property
     def exposures(self) -> dict[str, bool]:
         """The four exposure answers by their API names."""
         return {
@@ -108,6 +136,16 @@ class DailyUpdate(Base):
 
     __tablename__ = "decl_daily_updates"
     __table_args__ = (UniqueConstraint("person_id", "day"),)
+    __personal__: ClassVar[tuple[Personal, ...]] = (
+        Personal(
+            "daily_statuses",
+            "statuses_enc",
+            kind="json",
+            legacy="statuses",
+            from_legacy=unpack_codes,
+            legacy_blank="",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("decl_persons.id", ondelete="CASCADE"))
@@ -115,13 +153,9 @@ class DailyUpdate(Base):
         ForeignKey("declarations.id", ondelete="CASCADE"), index=True
     )
     day: Mapped[dt.date] = mapped_column(index=True)
-    statuses: Mapped[str] = mapped_column(String(100))  # packed codes
+    statuses: Mapped[str] = mapped_column(String(100), default="")  # plaintext before 0006
+    statuses_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    @property
-    def status_list(self) -> list[str]:
-        """The status codes."""
-        return unpack_codes(self.statuses)
 
 
 class FollowUp(Base):
@@ -129,6 +163,7 @@ class FollowUp(Base):
 
     __tablename__ = "decl_followups"
     __table_args__ = (UniqueConstraint("declaration_id", "day"),)
+    __personal__: ClassVar[tuple[Personal, ...]] = (Personal("followup_note", "note_enc"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[int] = mapped_column(ForeignKey("declarations.id", ondelete="CASCADE"))
@@ -147,6 +182,9 @@ class IdempotencyRecord(Base):
     """
 
     __tablename__ = "decl_idempotency"
+    __personal__: ClassVar[tuple[Personal, ...]] = (
+        Personal("idempotency_response", "response_enc"),
+    )
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import phonenumbers
 from pydantic import (
@@ -24,24 +24,24 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from safezone.declarations.triage import SymptomCode
+from safezone.declarations import vocabulary
 
-ConditionCode = Literal[
-    "chronic_lung_disease",
-    "heart_disease",
-    "kidney_disease",
-    "liver_disease",
-    "diabetes",
-    "cancer",
-    "immunosuppression",
-    "hypertension",
-    "pregnancy",
-    "other",
-]
-DailyStatus = Literal["healthy", "fever", "cough", "shortness_of_breath", "fatigue"]
-DeclarationType = Literal["domestic", "border_entry", "road_checkpoint"]
-FollowUpStatus = Literal["seen_well", "seen_unwell", "not_reached", "not_performed"]
-Outcome = Literal["completed", "lost_to_follow_up", "became_case"]
+if TYPE_CHECKING:  # the checker sees plain strings; pydantic sees the vocabulary's codes
+    SymptomCode: TypeAlias = str
+    ConditionCode: TypeAlias = str
+    DailyStatus: TypeAlias = str
+    DeclarationType: TypeAlias = str
+    FollowUpStatus: TypeAlias = str
+    Outcome: TypeAlias = str
+    Gender: TypeAlias = str
+else:
+    SymptomCode = Literal[vocabulary.SYMPTOMS]
+    ConditionCode = Literal[vocabulary.CONDITIONS]
+    DailyStatus = Literal[vocabulary.DAILY_STATUSES]
+    DeclarationType = Literal[vocabulary.DECLARATION_TYPES]
+    FollowUpStatus = Literal[vocabulary.FOLLOW_UP_STATUSES]
+    Outcome = Literal[vocabulary.OUTCOMES]
+    Gender = Literal[vocabulary.GENDERS]
 
 MIN_BIRTH_YEAR = 1900
 MAX_TRAVEL_ENTRIES = 20
@@ -179,7 +179,7 @@ class DeclarationIn(BaseModel):
     full_name: Annotated[Text, Field(min_length=2, max_length=100)]
     birth_year: int | None = None
     birth_date: dt.date | None = None
-    gender: Literal["male", "female", "other"]
+    gender: Gender
     nationality: Annotated[Text, Field(min_length=2, max_length=2)] = "VN"
     id_number: Annotated[str, Field(max_length=20)]
     phone: Annotated[str, Field(max_length=20)]
@@ -462,12 +462,32 @@ class FollowUpRow(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    """One event of a person's timeline."""
+    """One event of a person's timeline.
+
+    ``codes`` are vocabulary codes (declaration: type and risk; daily update: statuses;
+    follow-up: status), labelled by whoever shows them. ``same_id_number`` marks events of a
+    declaration that carries the same identity number but was not linked with proof.
+    """
 
     day: dt.date
     kind: Literal["declaration", "daily_update", "follow_up"]
     declaration_id: int
-    summary: str
+    codes: list[str]
+    same_id_number: bool = False
+
+
+class SameIdDeclaration(BaseModel):
+    """Another declaration with the same identity number, not linked with proof: its own
+    contact details, so staff can tell a namesake, a typo or an impostor apart."""
+
+    id: int
+    declared_on: dt.date
+    unit_code: str
+    risk: str
+    full_name: str
+    phone: str
+    email: str | None
+    street: str
 
 
 class DeclarationDetail(DeclarationSummary):
@@ -480,6 +500,7 @@ class DeclarationDetail(DeclarationSummary):
     daily_updates: list[DailyUpdateRow]
     followups: list[FollowUpRow]
     timeline: list[TimelineEntry]
+    same_id_number: list[SameIdDeclaration] = []
 
 
 class DeclarationPage(BaseModel):

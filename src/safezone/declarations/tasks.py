@@ -9,7 +9,8 @@ import structlog
 from sqlalchemy.orm import Session
 
 from safezone.config import Settings
-from safezone.declarations.service import Policy, purge_expired
+from safezone.declarations.base import Policy
+from safezone.declarations.retention import purge_expired
 from safezone.jobs.service import Registry
 
 PURGE_JOB = "declarations.purge"

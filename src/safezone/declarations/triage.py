@@ -16,57 +16,25 @@ rules of the same shape); the rules are validated at start-up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-#: Symptom codes of the declaration (last 14 days).
-SYMPTOMS: tuple[str, ...] = (
-    "fever",
-    "cough",
-    "shortness_of_breath",
-    "sore_throat",
-    "fatigue",
-    "loss_of_taste_smell",
-    "other",
-)
-#: Exposure questions (each answered yes or no).
-EXPOSURES: tuple[str, ...] = (
-    "confirmed_case",
-    "suspected_case",
-    "returned_from_outbreak_area",
-    "visited_health_facility",
-)
-#: Underlying conditions.
-CONDITIONS: tuple[str, ...] = (
-    "chronic_lung_disease",
-    "heart_disease",
-    "kidney_disease",
-    "liver_disease",
-    "diabetes",
-    "cancer",
-    "immunosuppression",
-    "hypertension",
-    "pregnancy",
-    "other",
-)
-#: Daily health update statuses; every one but ``healthy`` counts as the symptom of that code.
-DAILY_STATUSES: tuple[str, ...] = ("healthy", "fever", "cough", "shortness_of_breath", "fatigue")
-RISK_ORDER: tuple[str, ...] = ("low", "medium", "high")
+from safezone.declarations import vocabulary
 
-Risk = Literal["low", "medium", "high"]
-SymptomCode = Literal[
-    "fever",
-    "cough",
-    "shortness_of_breath",
-    "sore_throat",
-    "fatigue",
-    "loss_of_taste_smell",
-    "other",
-]
-ExposureCode = Literal[
-    "confirmed_case", "suspected_case", "returned_from_outbreak_area", "visited_health_facility"
-]
+#: The codes triage reads, from the one vocabulary.
+SYMPTOMS: tuple[str, ...] = vocabulary.SYMPTOMS
+EXPOSURES: tuple[str, ...] = vocabulary.EXPOSURES
+RISK_ORDER: tuple[str, ...] = vocabulary.RISKS
+
+if TYPE_CHECKING:  # the checker sees plain strings; pydantic sees the vocabulary's codes
+    Risk: TypeAlias = str
+    SymptomCode: TypeAlias = str
+    ExposureCode: TypeAlias = str
+else:
+    Risk = Literal[vocabulary.RISKS]
+    SymptomCode = Literal[vocabulary.SYMPTOMS]
+    ExposureCode = Literal[vocabulary.EXPOSURES]
 
 
 class TriageRule(BaseModel):

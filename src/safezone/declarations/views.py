@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from safezone.accounts.models import Role, User
 from safezone.accounts.service import Scope, require_role
 from safezone.db.base import utcnow
-from safezone.declarations import service, triage
+from safezone.declarations import intake, reports, review, vocabulary
 from safezone.declarations.api import FiltersDep, PolicyDep
+from safezone.declarations.base import Policy, form_values, local_today, parse, request_fingerprint
 from safezone.declarations.schemas import (
     AssignmentIn,
     DailyUpdateIn,
@@ -35,69 +36,18 @@ router = APIRouter(include_in_schema=False)
 
 TRAVEL_ROWS = 3
 MAX_LEVELS = 4
-#: English labels of the codes (translated in the templates with ``_``).
-LABELS: dict[str, str] = {
-    "fever": "Fever",
-    "cough": "Cough",
-    "shortness_of_breath": "Shortness of breath",
-    "sore_throat": "Sore throat",
-    "fatigue": "Fatigue or body ache",
-    "loss_of_taste_smell": "Loss of taste or smell",
-    "other": "Other",
-    "healthy": "Healthy",
-    "confirmed_case": "Contact with a confirmed case (F0)",
-    "suspected_case": "Contact with a suspected case",
-    "returned_from_outbreak_area": "Contact with someone back from an outbreak area",
-    "visited_health_facility": "Visited a health facility",
-    "chronic_lung_disease": "Chronic lung disease",
-    "heart_disease": "Heart disease",
-    "kidney_disease": "Kidney disease",
-    "liver_disease": "Liver disease",
-    "diabetes": "Diabetes",
-    "cancer": "Cancer",
-    "immunosuppression": "Weakened immune system",
-    "hypertension": "High blood pressure",
-    "pregnancy": "Pregnancy",
-    "domestic": "Domestic",
-    "border_entry": "Entry at a border checkpoint",
-    "road_checkpoint": "Checkpoint on the road",
-    "male": "Male",
-    "female": "Female",
-    "low": "Low",
-    "medium": "Medium",
-    "high": "High",
-    "seen_well": "Seen, well",
-    "seen_unwell": "Seen, unwell",
-    "not_reached": "Not reached",
-    "not_performed": "Not performed",
-    "completed": "Completed",
-    "lost_to_follow_up": "Lost to follow-up",
-    "became_case": "Became a case",
-    "province": "Province",
-    "district": "District",
-    "commune": "Commune, ward or town",
-    "village": "Village",
-    "citizen_id": "Citizen ID",
-    "legacy_id": "ID card",
-    "passport": "Passport",
-    "declaration": "Declaration",
-    "daily_update": "Daily update",
-    "follow_up": "Follow-up",
-}
 #: Pages holding the update token in their URL: never cached, never sent on as a referrer.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def label(code: str | None) -> str:
-    """The translated label of a code (the code itself when it has none)."""
-    if code is None:
-        return ""
-    return i18n.gettext(LABELS.get(code, code))
+def label(code: str | None, group: str | None = None) -> str:
+    """The label of a code in the reader's language, from the one vocabulary."""
+    return vocabulary.label(code, i18n.get_locale(), group)
 
 
-def labels(codes: list[str]) -> str:
-    """Translated labels of several codes, comma-separated."""
-    return ", ".join(label(code) for code in codes)
+def labels(codes: list[str], group: str | None = None) -> str:
+    """Labels of several codes, comma-separated."""
+    return vocabulary.labels(codes, i18n.get_locale(), group)
 
 
 def show_page(
@@ -161,7 +111,7 @@ def body_from_form(form: dict[str, list[str]]) -> dict[str, Any]:
         },
         "declaration_type": _one(form, "declaration_type"),
         "symptoms": form.get("symptoms", []),
-        "exposure": {name: name in form.get("exposure", []) for name in triage.EXPOSURES},
+        "exposure": {name: name in form.get("exposure", []) for name in vocabulary.EXPOSURES},
         "travel": travel,
         "conditions": form.get("conditions", []),
         "pledge": _one(form, "pledge") is not None,
@@ -249,11 +199,12 @@ def _form_page(
             "errors": errors or {},
             "action": action,
             "editing": editing,
-            "symptoms": triage.SYMPTOMS,
-            "exposures": triage.EXPOSURES,
-            "conditions": triage.CONDITIONS,
+            "symptoms": vocabulary.SYMPTOMS,
+            "exposures": vocabulary.EXPOSURES,
+            "conditions": vocabulary.CONDITIONS,
+            "declaration_types": vocabulary.DECLARATION_TYPES,
             "idempotency_key": secrets.token_urlsafe(16),
-            "today": service.local_today().isoformat(),
+            "today": local_today().isoformat(),
         },
         status_code=status_code,
     )
@@ -285,14 +236,14 @@ def declare_submit(
     key = _one(form, "idempotency_key")
     now = utcnow()
     try:
-        data = service.parse(DeclarationIn, session, raw, today=service.local_today(now))
-        created = service.submit(
+        data = parse(DeclarationIn, session, raw, today=local_today(now))
+        created = intake.submit(
             session,
             policy,
             data,
             now=now,
             idempotency_key=f"form:{key}" if key else None,
-            fingerprint=service.request_fingerprint(raw),
+            fingerprint=request_fingerprint(raw),
         )
     except SafezoneError as error:
         session.rollback()
@@ -310,7 +261,7 @@ def declare_submit(
 def _citizen_page(
     request: Request,
     session: Session,
-    policy: service.Policy,
+    policy: Policy,
     token: str,
     *,
     notice: str | None = None,
@@ -319,8 +270,8 @@ def _citizen_page(
 ) -> HTMLResponse:
     import segno
 
-    declaration = service.declaration_for_token(session, token)
-    view = service.citizen_view(session, policy, declaration)
+    declaration = intake.declaration_for_token(session, token)
+    view = intake.citizen_view(session, policy, declaration)
     qr = segno.make(view["pass_token"], error="m")
     response = show_page(
         request,
@@ -329,13 +280,11 @@ def _citizen_page(
             **view,
             "token": token,
             "qr_svg": qr.svg_inline(scale=4, title=i18n.gettext("QR pass"), dark="#000"),
-            "pass_info": service.verify_pass(
-                policy, view["pass_token"], today=service.local_today()
-            ),
+            "pass_info": intake.verify_pass(policy, view["pass_token"], today=local_today()),
             "notice": notice,
             "errors": errors or {},
-            "statuses": triage.DAILY_STATUSES,
-            "updated_today": any(u.day == service.local_today() for u in view["updates"]),
+            "statuses": vocabulary.DAILY_STATUSES,
+            "updated_today": any(u["day"] == local_today() for u in view["updates"]),
         },
         status_code=status_code,
     )
@@ -358,13 +307,13 @@ def citizen_daily(
 ) -> Response:
     """Send today's status from the citizen's page."""
     try:
-        data = service.parse(
+        data = parse(
             DailyUpdateIn,
             session,
             {"statuses": form.get("statuses", [])},
-            today=service.local_today(),
+            today=local_today(),
         )
-        service.daily_update_by_link(session, policy, token, data)
+        intake.daily_update_by_link(session, policy, token, data)
     except SafezoneError as error:
         session.rollback()
         if error.status_hint in (401, 403, 404):
@@ -385,8 +334,8 @@ def citizen_edit_form(
     request: Request, session: SessionDep, policy: PolicyDep, token: str
 ) -> HTMLResponse:
     """The declaration form, filled with the stored answers."""
-    declaration = service.declaration_for_token(session, token)
-    values = service.citizen_form_values(policy, declaration)
+    declaration = intake.declaration_for_token(session, token)
+    values = form_values(policy.vault, declaration)
     return _form_page(
         request,
         session,
@@ -402,11 +351,11 @@ def citizen_edit(
     request: Request, session: SessionDep, policy: PolicyDep, token: str, form: FormData
 ) -> Response:
     """Store the changed answers (the risk is recomputed)."""
-    declaration = service.declaration_for_token(session, token)
+    declaration = intake.declaration_for_token(session, token)
     raw = body_from_form(form)
     try:
-        data = service.parse(DeclarationIn, session, raw, today=service.local_today())
-        service.update(session, policy, declaration.id, token, data)
+        data = parse(DeclarationIn, session, raw, today=local_today())
+        intake.update(session, policy, declaration.id, token, data)
     except SafezoneError as error:
         session.rollback()
         if error.status_hint in (401, 403, 404):
@@ -427,18 +376,18 @@ def citizen_edit(
 @router.post("/declare/u/{token}/revoke", dependencies=[CsrfProtected])
 def citizen_revoke(session: SessionDep, token: str) -> RedirectResponse:
     """Withdraw the link: it stops working at once."""
-    declaration = service.declaration_for_token(session, token)
-    service.revoke_update_token(session, declaration.id, token)
+    declaration = intake.declaration_for_token(session, token)
+    intake.revoke_update_token(session, declaration.id, token)
     return RedirectResponse("/declare?revoked=1", status_code=303)
 
 
 # --- pass verification (public: the token holds no personal data) -----------------------------
 
 
-def _verify_page(request: Request, policy: service.Policy, token: str | None) -> HTMLResponse:
+def _verify_page(request: Request, policy: Policy, token: str | None) -> HTMLResponse:
     result = None
     if token:
-        result = service.verify_pass(policy, token, today=service.local_today())
+        result = intake.verify_pass(policy, token, today=local_today())
     return show_page(request, "declarations/verify.html", {"token": token or "", "result": result})
 
 
@@ -473,7 +422,7 @@ def queue(
 ) -> HTMLResponse:
     """The review queue with filters and paging (no personal data until a row is opened)."""
     del user
-    result = service.list_declarations(session, policy, scope, filters, page=page, per_page=25)
+    result = review.list_declarations(session, policy, scope, filters, page=page, per_page=25)
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return show_page(
         request,
@@ -484,9 +433,9 @@ def queue(
             "query": query,
             "unit_groups": units.grouped(session, scope.path),
             "scope_code": scope.unit_code,
-            "risks": triage.RISK_ORDER,
-            "symptoms": triage.SYMPTOMS,
-            "exposures": triage.EXPOSURES,
+            "risks": vocabulary.RISKS,
+            "symptoms": vocabulary.SYMPTOMS,
+            "exposures": vocabulary.EXPOSURES,
             "pages": max(1, -(-result.total // result.per_page)),
             "prev_query": {**query, "page": result.page - 1},
             "next_query": {**query, "page": result.page + 1},
@@ -494,7 +443,7 @@ def queue(
     )
 
 
-def _charts(result: service.Stats) -> str:
+def _charts(result: reports.Stats) -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -504,7 +453,7 @@ def _charts(result: service.Stats) -> str:
     )
     days = [day.isoformat() for day, _ in result.per_day]
     names = [display_name(unit) for unit, _ in result.per_unit]
-    for risk in triage.RISK_ORDER:
+    for risk in vocabulary.RISKS:
         name = label(risk)
         figure.add_trace(
             go.Bar(
@@ -552,14 +501,14 @@ def dashboard(
 ) -> HTMLResponse:
     """Declarations per unit and per day, by risk: a chart and the same numbers as tables."""
     del user
-    result = service.stats(session, policy, scope, root_code=unit or None, days=days)
+    result = reports.stats(session, policy, scope, root_code=unit or None, days=days)
     return show_page(
         request,
         "declarations/dashboard.html",
         {
             "stats": result,
             "chart": _charts(result),
-            "risks": triage.RISK_ORDER,
+            "risks": vocabulary.RISKS,
             "days": days,
             "trail": units.ancestors(session, result.root),
             "scope": scope,
@@ -569,18 +518,18 @@ def dashboard(
 
 def _export(
     session: Session,
-    policy: service.Policy,
+    policy: Policy,
     user: Any,
     scope: Scope,
-    filters: service.Filters,
+    filters: review.Filters,
     fmt: str,
 ) -> Response:
-    table = service.export_rows(session, policy, user, scope, filters, fmt=fmt)
+    table = reports.export_rows(session, policy, user, scope, filters, fmt=fmt)
     stamp = dt.date.today().isoformat()  # noqa: DTZ011 - a file name
     if fmt == "csv":
-        content, media = service.to_csv(table), "text/csv; charset=utf-8"
+        content, media = reports.to_csv(table), "text/csv; charset=utf-8"
     else:
-        content = service.to_xlsx(table)
+        content = reports.to_xlsx(table)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(
         content,
@@ -611,7 +560,7 @@ def export_xlsx(
 def _detail_page(
     request: Request,
     session: Session,
-    policy: service.Policy,
+    policy: Policy,
     user: Any,
     scope: Scope,
     declaration_id: int,
@@ -619,7 +568,7 @@ def _detail_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    detail = service.read_declaration(session, policy, user, scope, declaration_id)
+    detail = review.read_declaration(session, policy, user, scope, declaration_id)
     return show_page(
         request,
         "declarations/detail.html",
@@ -630,10 +579,10 @@ def _detail_page(
             "station": units.names_of(session, [detail.assigned_unit_code]).get(
                 detail.assigned_unit_code or ""
             ),
-            "statuses": ("seen_well", "seen_unwell", "not_reached", "not_performed"),
-            "outcomes": ("completed", "lost_to_follow_up", "became_case"),
+            "statuses": vocabulary.FOLLOW_UP_STATUSES,
+            "outcomes": vocabulary.OUTCOMES,
             "errors": errors or {},
-            "today": dates.form_value(service.local_today()),
+            "today": dates.form_value(local_today()),
         },
         status_code=status_code,
     )
@@ -655,13 +604,13 @@ def detail(
 def _staff_action(
     request: Request,
     session: Session,
-    policy: service.Policy,
+    policy: Policy,
     user: Any,
     scope: Scope,
     declaration_id: int,
     action: Any,
 ) -> Response:
-    service.get_declaration(session, policy, scope, declaration_id)  # 404 before anything else
+    review.get_declaration(session, policy, scope, declaration_id)  # 404 before anything else
     try:
         action()
     except SafezoneError as error:
@@ -694,13 +643,13 @@ def assign(
     """Assign to a commune health station."""
 
     def act() -> None:
-        data = service.parse(
+        data = parse(
             AssignmentIn,
             session,
             {"unit_code": _one(form, "unit_code") or ""},
-            today=service.local_today(),
+            today=local_today(),
         )
-        service.assign(session, policy, user, scope, declaration_id, data)
+        review.assign(session, policy, user, scope, declaration_id, data)
 
     return _staff_action(request, session, policy, user, scope, declaration_id, act)
 
@@ -723,13 +672,13 @@ def followup(
             "day": dates.iso_or_raw(_one(form, "day")),
             "note": _one(form, "note") or "",
         }
-        data = service.parse(
+        data = parse(
             FollowUpIn,
             session,
             {k: v for k, v in raw.items() if v is not None},
-            today=service.local_today(),
+            today=local_today(),
         )
-        service.add_followup(session, policy, user, scope, declaration_id, data)
+        review.add_followup(session, policy, user, scope, declaration_id, data)
 
     return _staff_action(request, session, policy, user, scope, declaration_id, act)
 
@@ -747,9 +696,7 @@ def outcome(
     """Close the follow-up with its outcome."""
 
     def act() -> None:
-        data = service.parse(
-            OutcomeIn, session, {"outcome": _one(form, "outcome")}, today=service.local_today()
-        )
-        service.set_outcome(session, policy, user, scope, declaration_id, data)
+        data = parse(OutcomeIn, session, {"outcome": _one(form, "outcome")}, today=local_today())
+        review.set_outcome(session, policy, user, scope, declaration_id, data)
 
     return _staff_action(request, session, policy, user, scope, declaration_id, act)
