@@ -138,8 +138,43 @@ def test_missing_pledge_and_birth_are_reported_with_other_errors(
 
 def test_travel_dates_in_order(client: TestClient, body: Body) -> None:
     today = local_today()
-    travel = [{"place": "Huế", "from": today.isoformat(), "to": "2000-01-01"}]
+    earlier = (today - dt.timedelta(days=2)).isoformat()
+    travel = [{"place": "Huế", "from": today.isoformat(), "to": earlier}]
     assert errors_of(client.post(URL, json=body(travel=travel))) == {"travel.0": "date_order"}
+
+
+def test_travel_dates_outside_the_last_14_days_are_refused(
+    client: TestClient, body: Body, db: Database
+) -> None:
+    today = local_today()
+    before = counts(db)
+    old = [{"place": "Huế", "from": "2020-03-01", "to": "2020-03-05"}]
+    response = client.post(URL, json=body(travel=old))
+    assert errors_of(response) == {
+        "travel.0.from": "date_outside_window",
+        "travel.0.to": "date_outside_window",
+    }
+    start = (today - dt.timedelta(days=14)).strftime("%d/%m/%Y")
+    assert start in response.json()["errors"][0]["message_vi"]
+    assert counts(db) == before
+    edge = [
+        {
+            "place": "Huế",
+            "from": (today - dt.timedelta(days=14)).isoformat(),
+            "to": today.isoformat(),
+        }
+    ]
+    assert client.post(URL, json=body(travel=edge)).status_code == 201
+
+
+def test_gender_is_required_or_explicitly_not_stated(client: TestClient, body: Body) -> None:
+    missing = body()
+    del missing["gender"]
+    response = client.post(URL, json=missing)
+    assert errors_of(response) == {"gender": "missing"}
+    assert response.json()["errors"][0]["message_vi"] == "Giới tính: bắt buộc"
+    assert response.json()["errors"][0]["message_en"] == "Gender: required"
+    assert declare(client, body(gender="not_stated"))["risk"] == "medium"
 
 
 def test_wrong_content_type_bad_json_and_oversized_body(

@@ -209,3 +209,58 @@ def test_dashboard_embeds_the_chart_without_a_cdn(
     script = client.get("/assets/plotly.min.js")
     assert script.status_code == 200
     assert len(script.content) > 1_000_000
+
+
+def test_back_fix_and_resubmit_updates_the_same_declaration(
+    client: TestClient, db: Database
+) -> None:
+    first = submit(client, full_name="Lê Thị Cucs", idempotency_key="render-1")
+    assert first.status_code == 303
+    link = first.headers["location"]
+    # The citizen goes back, fixes the typo and sends the same rendered form again.
+    fixed = submit(client, full_name="Lê Thị Cúc", symptoms=[], idempotency_key="render-1")
+    assert fixed.status_code == 303
+    assert fixed.headers["location"] == link
+    page = client.get(link, headers=HTML)
+    assert page.status_code == 200  # the first link keeps working
+    assert "Lê Thị Cúc" in page.text
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Declaration)) == 1
+    # A new rendering of the form is a new declaration.
+    other = submit(client, idempotency_key="render-2")
+    assert other.headers["location"] != link
+
+
+def test_gender_has_no_preselected_value(client: TestClient) -> None:
+    page = client.get(f"/declare?unit0=54&unit1=555&unit2={COMMUNE}", headers=HTML)
+    gender = page.text.split('<select id="gender"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="" selected' in gender
+    assert 'value="male" selected' not in gender
+    assert 'value="not_stated"' in gender
+    skipped = submit(client, gender="")
+    assert skipped.status_code == 422
+    assert "Giới tính: bắt buộc" in skipped.text
+
+
+def test_empty_form_errors_name_the_fields(client: TestClient, db: Database) -> None:
+    page = client.get(f"/declare?unit0=54&unit1=555&unit2={COMMUNE}", headers=HTML)
+    empty = {
+        "csrf_token": csrf_from(page.text),
+        "unit_code": COMMUNE,
+        "idempotency_key": "empty-form",
+    }
+    response = client.post("/declare", data=empty, headers=HTML)
+    assert response.status_code == 422
+    for message in (
+        "Họ và tên: bắt buộc",
+        "Số điện thoại: bắt buộc",
+        "Giới tính: bắt buộc",
+        "Loại khai báo: bắt buộc",
+        "Số nhà, đường, thôn: bắt buộc",
+    ):
+        assert message in response.text
+    assert "Quá ngắn." not in response.text
+    english = client.post("/declare?lang=en", data=empty, headers=HTML)
+    assert "Full name: required" in english.text
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Declaration)) == 0

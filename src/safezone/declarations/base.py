@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from safezone.config import Settings
 from safezone.db.base import utcnow
-from safezone.declarations import triage
+from safezone.declarations import triage, vocabulary
 from safezone.declarations.crypto import Keys, keys_for
 from safezone.declarations.models import DailyUpdate, Declaration, Person, pack_codes
 from safezone.declarations.schemas import TODAY, UNIT_LEVEL, DeclarationIn, id_kind
-from safezone.errors import FieldError, InvalidInput, NotFound, from_pydantic
+from safezone.errors import PYDANTIC_VI, FieldError, InvalidInput, NotFound, from_pydantic
 from safezone.units.models import Unit
 from safezone.vault import Vault
 
@@ -126,12 +126,35 @@ def _missing_birth(raw: Any) -> FieldError | None:
     return None
 
 
+def _named(error: FieldError, details: dict[str, Any]) -> FieldError:
+    """Name the field in the message: "Họ và tên: bắt buộc" rather than "Quá ngắn."."""
+    if error.field is None:
+        return error
+    vi_name = vocabulary.field_label(error.field, "vi")
+    en_name = vocabulary.field_label(error.field, "en")
+    given = details.get("input")
+    if error.code == "missing" or (isinstance(given, str | list) and not given):
+        return FieldError(error.field, error.code, f"{vi_name}: bắt buộc", f"{en_name}: required")
+    if error.message_vi not in PYDANTIC_VI.values():
+        return error  # our own validators' messages already say which field
+    return FieldError(
+        error.field,
+        error.code,
+        f"{vi_name}: {error.message_vi[:1].lower()}{error.message_vi[1:]}",
+        f"{en_name}: {error.message_en[:1].lower()}{error.message_en[1:]}",
+    )
+
+
 def parse(model: type[ModelT], session: Session, raw: Any, *, today: dt.date) -> ModelT:
-    """Validate ``raw`` into ``model``; raises InvalidInput listing every bad field."""
+    """Validate ``raw`` into ``model``; raises InvalidInput listing every bad field, each
+    message naming its field."""
     try:
         return model.model_validate(raw, context=validation_context(session, today))
     except ValidationError as error:
-        errors = field_errors(error)
+        details = error.errors(include_url=False)
+        errors = [
+            _named(item, detail) for item, detail in zip(field_errors(error), details, strict=True)
+        ]
         if model is DeclarationIn:
             extra = _missing_birth(raw)
             if extra is not None and all(e.field != extra.field for e in errors):

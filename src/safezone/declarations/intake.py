@@ -272,6 +272,34 @@ def submit(
     return result
 
 
+def submit_form(
+    session: Session,
+    policy: Policy,
+    data: DeclarationIn,
+    *,
+    form_key: str,
+    fingerprint: str,
+    now: dt.datetime | None = None,
+) -> DeclarationCreated:
+    """A declaration from the citizen's form, tied to that rendering of the form.
+
+    The form carries a random key per rendering. The first submission creates the
+    declaration; sending the same rendered form again (back, fix a typo, submit) updates that
+    declaration instead of creating a second one, and its link keeps working.
+    """
+    key = f"form:{form_key}"
+    record = idempotency_record(session, key)
+    if record is None or record.declaration_id is None:
+        return submit(session, policy, data, now=now, idempotency_key=key, fingerprint=fingerprint)
+    first = DeclarationCreated.model_validate_json(policy.vault.get(record, "idempotency_response"))
+    if hmac.compare_digest(record.request_hash, fingerprint):
+        return first  # a double click: nothing changed
+    result = update(session, policy, first.id, first.update_token, data, now=now)
+    record.request_hash = fingerprint
+    policy.vault.seal(record, idempotency_response=result.model_dump_json())
+    return result
+
+
 # --- the holder of an update token --------------------------------------------------------------
 
 

@@ -46,6 +46,8 @@ else:
 MIN_BIRTH_YEAR = 1900
 MAX_TRAVEL_ENTRIES = 20
 DAILY_UPDATE_MAX_AGE_DAYS = 14
+#: A declaration asks about the last 14 days: travel dates before that are refused.
+TRAVEL_WINDOW_DAYS = 14
 CITIZEN_ID = re.compile(r"^\d{12}$")
 LEGACY_ID = re.compile(r"^\d{9}$")
 PASSPORT = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{6,9}$")
@@ -151,12 +153,22 @@ class TravelIn(BaseModel):
 
     @field_validator("from_", "to")
     @classmethod
-    def _not_future(cls, value: dt.date, info: ValidationInfo) -> dt.date:
-        if value > _today(info):
+    def _in_window(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        today = _today(info)
+        if value > today:
             raise field_error(
                 "date_in_future",
                 "Travel dates cannot be in the future.",
                 "Ngày đi lại không được ở tương lai.",
+            )
+        start = today - dt.timedelta(days=TRAVEL_WINDOW_DAYS)
+        if value < start:
+            raise field_error(
+                "date_outside_window",
+                f"Only travel in the last {TRAVEL_WINDOW_DAYS} days: give a date from "
+                f"{start:%d/%m/%Y} to today.",
+                f"Chỉ khai nơi đã đến trong {TRAVEL_WINDOW_DAYS} ngày qua: ngày phải từ "
+                f"{start:%d/%m/%Y} đến hôm nay.",
             )
         return value
 

@@ -18,6 +18,7 @@ from safezone.declarations import intake, reports, review, vocabulary
 from safezone.declarations.api import FiltersDep, PolicyDep
 from safezone.declarations.base import Policy, form_values, local_today, parse, request_fingerprint
 from safezone.declarations.schemas import (
+    TRAVEL_WINDOW_DAYS,
     AssignmentIn,
     DailyUpdateIn,
     DeclarationIn,
@@ -203,6 +204,8 @@ def _form_page(
             "exposures": vocabulary.EXPOSURES,
             "conditions": vocabulary.CONDITIONS,
             "declaration_types": vocabulary.DECLARATION_TYPES,
+            "genders": vocabulary.GENDERS,
+            "travel_start": (local_today() - dt.timedelta(days=TRAVEL_WINDOW_DAYS)).isoformat(),
             "idempotency_key": secrets.token_urlsafe(16),
             "today": local_today().isoformat(),
         },
@@ -237,13 +240,13 @@ def declare_submit(
     now = utcnow()
     try:
         data = parse(DeclarationIn, session, raw, today=local_today(now))
-        created = intake.submit(
+        created = intake.submit_form(
             session,
             policy,
             data,
-            now=now,
-            idempotency_key=f"form:{key}" if key else None,
+            form_key=key or secrets.token_urlsafe(16),
             fingerprint=request_fingerprint(raw),
+            now=now,
         )
     except SafezoneError as error:
         session.rollback()

@@ -106,6 +106,33 @@ UNIT_LEVEL_TERMS = _terms(
     ("village", "Thôn, tổ dân phố", "Village"),
 )
 
+#: Input fields as people read them (errors name the field: "Họ và tên: bắt buộc").
+FIELD_TERMS = _terms(
+    ("full_name", "Họ và tên", "Full name"),
+    ("birth_year", "Năm sinh", "Year of birth"),
+    ("birth_date", "Ngày sinh", "Date of birth"),
+    ("gender", "Giới tính", "Gender"),
+    ("nationality", "Quốc tịch", "Nationality"),
+    ("id_number", "Số CCCD, CMND hoặc hộ chiếu", "ID or passport number"),
+    ("phone", "Số điện thoại", "Phone number"),
+    ("email", "E-mail", "E-mail"),
+    ("unit_code", "Xã, phường, thị trấn", "Commune, ward or town"),
+    ("street", "Số nhà, đường, thôn", "House number, street, village"),
+    ("declaration_type", "Loại khai báo", "Kind of declaration"),
+    ("symptoms", "Triệu chứng", "Symptoms"),
+    ("conditions", "Bệnh nền", "Underlying conditions"),
+    ("travel", "Nơi đã đến", "Places travelled"),
+    ("place", "Nơi đến", "Place"),
+    ("from", "Ngày đi", "From"),
+    ("to", "Ngày về", "To"),
+    ("pledge", "Cam kết", "Pledge"),
+    ("statuses", "Tình trạng sức khoẻ", "Health status"),
+    ("day", "Ngày", "Day"),
+    ("status", "Trạng thái", "Status"),
+    ("note", "Ghi chú", "Note"),
+    ("outcome", "Kết quả", "Outcome"),
+)
+
 
 def codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
     """The codes of a list of terms, in order."""
@@ -138,13 +165,14 @@ GROUPS: dict[str, tuple[Term, ...]] = {
     "id_kind": ID_KIND_TERMS,
     "timeline": TIMELINE_TERMS,
     "unit_level": UNIT_LEVEL_TERMS,
+    "field": FIELD_TERMS,
 }
 _BY_GROUP: dict[str, dict[str, Term]] = {
     group: {term.code: term for term in terms} for group, terms in GROUPS.items()
 }
 # A code without a group: the first group that knows it (order above: symptoms first).
 _ANY: dict[str, Term] = {}
-for _terms_of_group in GROUPS.values():
+for _terms_of_group in (terms for group, terms in GROUPS.items() if group != "field"):
     for _term in _terms_of_group:
         _ANY.setdefault(_term.code, _term)
 
@@ -169,3 +197,13 @@ def label(code: str | None, locale: str, group: str | None = None) -> str:
 def labels(values: list[str] | tuple[str, ...], locale: str, group: str | None = None) -> str:
     """Labels of several codes, comma-separated."""
     return ", ".join(label(code, locale, group) for code in values)
+
+
+def field_label(name: str, locale: str) -> str:
+    """How a person reads an input field's name (``travel.0.from`` -> "Ngày đi" / "From")."""
+    parts = [part for part in name.split(".") if not part.isdigit()]
+    for part in reversed(parts):
+        found = _BY_GROUP["field"].get(part)
+        if found is not None:
+            return found.en if locale == "en" else found.vi
+    return name
