@@ -114,6 +114,9 @@ def test_every_bad_field_is_reported_in_both_languages(
         ({"gender": "?"}, "gender", "literal_error"),
         ({"email": "not-an-address"}, "email", "invalid_email"),
         ({"nationality": "V1"}, "nationality", "invalid_nationality"),
+        ({"nationality": "XX"}, "nationality", "invalid_nationality"),  # not assigned
+        ({"nationality": "EU"}, "nationality", "invalid_nationality"),  # not a country
+        ({"nationality": "Việt Nam"}, "nationality", "string_too_long"),
         ({"colour": "red"}, "colour", "extra_forbidden"),
     ],
 )

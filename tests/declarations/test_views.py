@@ -255,7 +255,6 @@ def test_empty_form_errors_name_the_fields(client: TestClient, db: Database) -> 
         "Họ và tên: bắt buộc",
         "Số điện thoại: bắt buộc",
         "Giới tính: bắt buộc",
-        "Loại khai báo: bắt buộc",
         "Số nhà, đường, thôn: bắt buộc",
     ):
         assert message in response.text
@@ -264,3 +263,21 @@ def test_empty_form_errors_name_the_fields(client: TestClient, db: Database) -> 
     assert "Full name: required" in english.text
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Declaration)) == 0
+
+
+def test_nationality_is_a_country_selector_defaulting_to_viet_nam(
+    client: TestClient, make_user: MakeUser
+) -> None:
+    page = client.get(f"/declare?unit0=54&unit1=555&unit2={COMMUNE}", headers=HTML)
+    select_html = page.text.split('<select id="nationality"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="VN" selected>Việt Nam</option>' in select_html
+    assert ">Hoa Kỳ</option>" in select_html
+    assert select_html.count("<option") == 249
+    english = client.get(f"/declare?unit0=54&unit1=555&unit2={COMMUNE}&lang=en", headers=HTML)
+    assert '<option value="VN" selected>Vietnam</option>' in english.text
+    created = submit(client, nationality="US")
+    assert created.status_code == 303
+    make_user("yte.nat", "health_officer", COMMUNE)
+    login(client, "yte.nat")
+    detail = client.get("/declarations/1?lang=vi", headers=HTML)
+    assert "Hoa Kỳ" in detail.text

@@ -230,11 +230,11 @@ class DeclarationIn(BaseModel):
     @classmethod
     def _nationality(cls, value: str) -> str:
         value = value.upper()
-        if not value.isascii() or not value.isalpha():
+        if value not in vocabulary.COUNTRIES:
             raise field_error(
                 "invalid_nationality",
-                "Nationality is a two-letter country code (VN, US, ...).",
-                "Quốc tịch là mã quốc gia hai chữ cái (VN, US, ...).",
+                "Nationality: choose a country (an ISO 3166-1 code such as VN or US).",
+                "Quốc tịch: hãy chọn một quốc gia (mã ISO 3166-1, ví dụ VN, US).",
             )
         return value
 

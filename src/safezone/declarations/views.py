@@ -205,6 +205,7 @@ def _form_page(
             "conditions": vocabulary.CONDITIONS,
             "declaration_types": vocabulary.DECLARATION_TYPES,
             "genders": vocabulary.GENDERS,
+            "countries": vocabulary.countries_for(i18n.get_locale()),
             "travel_start": (local_today() - dt.timedelta(days=TRAVEL_WINDOW_DAYS)).isoformat(),
             "idempotency_key": secrets.token_urlsafe(16),
             "today": local_today().isoformat(),

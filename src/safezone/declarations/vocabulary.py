@@ -7,7 +7,9 @@ here adds it everywhere.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,18 @@ FIELD_TERMS = _terms(
 )
 
 
+def _countries() -> tuple[Term, ...]:
+    data = json.loads(
+        resources.files("safezone.declarations").joinpath("data/countries.json").read_text("utf-8")
+    )
+    return tuple(Term(row["code"], row["vi"], row["en"]) for row in data["countries"])
+
+
+#: ISO 3166-1 alpha-2 countries with Vietnamese and English names (data/countries.json).
+COUNTRY_TERMS = _countries()
+DEFAULT_COUNTRY = "VN"
+
+
 def codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
     """The codes of a list of terms, in order."""
     return tuple(term.code for term in terms)
@@ -149,6 +163,7 @@ RISKS = codes(RISK_TERMS)  # ordered: low < medium < high
 FOLLOW_UP_STATUSES = codes(FOLLOW_UP_TERMS)
 OUTCOMES = codes(OUTCOME_TERMS)
 ID_KINDS = codes(ID_KIND_TERMS)
+COUNTRIES = frozenset(codes(COUNTRY_TERMS))
 
 #: Which list a code is read from, when it is shown with its kind (symptom "other" and
 #: condition "other" read differently).
@@ -166,13 +181,14 @@ GROUPS: dict[str, tuple[Term, ...]] = {
     "timeline": TIMELINE_TERMS,
     "unit_level": UNIT_LEVEL_TERMS,
     "field": FIELD_TERMS,
+    "country": COUNTRY_TERMS,
 }
 _BY_GROUP: dict[str, dict[str, Term]] = {
     group: {term.code: term for term in terms} for group, terms in GROUPS.items()
 }
 # A code without a group: the first group that knows it (order above: symptoms first).
 _ANY: dict[str, Term] = {}
-for _terms_of_group in (terms for group, terms in GROUPS.items() if group != "field"):
+for _terms_of_group in (t for group, t in GROUPS.items() if group not in ("field", "country")):
     for _term in _terms_of_group:
         _ANY.setdefault(_term.code, _term)
 
@@ -207,3 +223,10 @@ def field_label(name: str, locale: str) -> str:
         if found is not None:
             return found.en if locale == "en" else found.vi
     return name
+
+
+def countries_for(locale: str) -> list[tuple[str, str]]:
+    """(code, name) of every country for a selector: Việt Nam first, then by name."""
+    rows = [(term.code, term.en if locale == "en" else term.vi) for term in COUNTRY_TERMS]
+    rows.sort(key=lambda row: (row[0] != DEFAULT_COUNTRY, row[1].casefold()))
+    return rows
