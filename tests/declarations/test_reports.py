@@ -37,3 +37,21 @@ def test_stats_count_per_unit_and_day(
         assert result.per_day[-1] == (base.local_today(), {"medium": 3})
         district = reports.stats(session, policy, Scope.of(user), root_code="555")
         assert {u.code: c for u, c in district.per_unit}[COMMUNE] == {"medium": 1}
+
+
+def test_exports_show_labels_not_codes(
+    client: Any, body: Body, make_user: MakeUser, token_for: Any
+) -> None:
+    raw = body(symptoms=["shortness_of_breath"])
+    raw["exposure"]["visited_health_facility"] = True
+    assert client.post("/api/v1/declarations", json=raw).status_code == 201
+    headers = token_for(make_user("yte.export", "health_officer", COMMUNE))
+    vi = client.get("/declarations/export.csv?lang=vi", headers=headers).content.decode("utf-8-sig")
+    assert vi.splitlines()[0].startswith("Số tờ khai,Ngày khai,")
+    assert "Khó thở" in vi
+    assert "Đến cơ sở y tế" in vi
+    assert "shortness_of_breath" not in vi
+    assert "visited_health_facility" not in vi
+    en = client.get("/declarations/export.csv?lang=en", headers=headers).content.decode("utf-8-sig")
+    assert "Shortness of breath" in en
+    assert ",Medium," in en

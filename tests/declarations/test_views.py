@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -281,3 +282,52 @@ def test_nationality_is_a_country_selector_defaulting_to_viet_nam(
     login(client, "yte.nat")
     detail = client.get("/declarations/1?lang=vi", headers=HTML)
     assert "Hoa Kỳ" in detail.text
+
+
+def _visible_text(html: str) -> str:
+    """What a person reads: no tags, attributes, scripts or styles."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_no_raw_codes_and_plurals_through_babel(
+    client: TestClient, body: Body, make_user: MakeUser, lang: str
+) -> None:
+    from safezone.declarations import vocabulary
+
+    created = client.post("/api/v1/declarations", json=body(symptoms=["sore_throat"])).json()
+    client.post(
+        f"/api/v1/declarations/{created['id']}/updates",
+        json={"statuses": ["shortness_of_breath"]},
+        headers={"X-Update-Token": created["update_token"]},
+    )
+    make_user("yte.codes", "health_officer", COMMUNE)
+    csrf = login(client, "yte.codes")
+    client.post(
+        f"/declarations/{created['id']}/followup",
+        data={"status": "seen_unwell", "csrf_token": csrf},
+        headers=HTML,
+    )
+    codes = {
+        term.code
+        for group, terms in vocabulary.GROUPS.items()
+        if group not in ("country", "field")
+        for term in terms
+        if "_" in term.code
+    }
+    pages = {
+        "detail": client.get(f"/declarations/{created['id']}?lang={lang}", headers=HTML),
+        "queue": client.get(f"/declarations?lang={lang}", headers=HTML),
+        "citizen": client.get(f"/declare/u/{created['update_token']}?lang={lang}", headers=HTML),
+    }
+    for name, page in pages.items():
+        text = _visible_text(page.text)
+        shown = sorted(code for code in codes if re.search(rf"\b{code}\b", text))
+        assert not shown, (name, shown)
+        assert "risk medium" not in text
+    timeline = _visible_text(pages["detail"].text.split('data-testid="timeline"', 1)[1])
+    expected = "Seen, unwell" if lang == "en" else "Đã gặp, có triệu chứng"
+    assert expected in timeline
+    one = "1 declaration ·" if lang == "en" else "1 tờ khai ·"
+    assert one in " ".join(_visible_text(pages["queue"].text).split())

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from safezone.accounts.models import User
 from safezone.accounts.service import Scope, record
+from safezone.declarations import vocabulary
 from safezone.declarations.base import Policy, local_today, person_values
 from safezone.declarations.models import Declaration
 from safezone.declarations.review import Filters, scoped, unit_in_scope
@@ -97,12 +98,29 @@ MAX_EXPORT_ROWS = 50_000
 
 
 def export_rows(
-    session: Session, policy: Policy, user: User, scope: Scope, filters: Filters, *, fmt: str
+    session: Session,
+    policy: Policy,
+    user: User,
+    scope: Scope,
+    filters: Filters,
+    *,
+    fmt: str,
+    locale: str = "vi",
 ) -> list[list[Any]]:
-    """The current filter as rows (header first), with contact data; the export is audited."""
+    """The current filter as rows (header first), with contact data; the export is audited.
+
+    Column names and codes are written as people read them in ``locale`` (the vocabulary).
+    """
     query = scoped(session, policy, scope, filters).order_by(Declaration.id)
     rows = session.execute(query.limit(MAX_EXPORT_ROWS)).all()
-    table: list[list[Any]] = [list(EXPORT_COLUMNS)]
+
+    def label(code: str | None, group: str) -> str:
+        return vocabulary.label(code, locale, group)
+
+    def labels(codes: list[str], group: str) -> str:
+        return "; ".join(label(code, group) for code in codes)
+
+    table: list[list[Any]] = [[vocabulary.field_label(name, locale) for name in EXPORT_COLUMNS]]
     for declaration, unit_name in rows:
         person = declaration.person
         values = person_values(policy.vault, person)
@@ -112,17 +130,17 @@ def export_rows(
                 declaration.declared_on.isoformat(),
                 declaration.unit_code,
                 unit_name,
-                declaration.declaration_type,
-                declaration.risk,
-                " ".join(declaration.symptom_list),
-                " ".join(k for k, v in declaration.exposures.items() if v),
+                label(declaration.declaration_type, "declaration_type"),
+                label(declaration.risk, "risk"),
+                labels(declaration.symptom_list, "symptom"),
+                labels([k for k, v in declaration.exposures.items() if v], "exposure"),
                 values["full_name"],
                 person.birth_year,
-                person.gender,
+                label(person.gender, "gender"),
                 values["phone"],
                 values["street"],
                 declaration.assigned_unit_code or "",
-                declaration.outcome or "",
+                label(declaration.outcome, "outcome"),
             ]
         )
     record(

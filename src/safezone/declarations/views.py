@@ -528,7 +528,9 @@ def _export(
     filters: review.Filters,
     fmt: str,
 ) -> Response:
-    table = reports.export_rows(session, policy, user, scope, filters, fmt=fmt)
+    table = reports.export_rows(
+        session, policy, user, scope, filters, fmt=fmt, locale=i18n.get_locale()
+    )
     stamp = dt.date.today().isoformat()  # noqa: DTZ011 - a file name
     if fmt == "csv":
         content, media = reports.to_csv(table), "text/csv; charset=utf-8"

@@ -133,6 +133,13 @@ FIELD_TERMS = _terms(
     ("status", "Trạng thái", "Status"),
     ("note", "Ghi chú", "Note"),
     ("outcome", "Kết quả", "Outcome"),
+    # export columns
+    ("id", "Số tờ khai", "Declaration number"),
+    ("declared_on", "Ngày khai", "Declared on"),
+    ("unit_name", "Đơn vị", "Unit"),
+    ("risk", "Mức nguy cơ", "Risk level"),
+    ("exposure", "Yếu tố dịch tễ", "Exposure"),
+    ("assigned_unit_code", "Trạm y tế được giao (mã)", "Assigned health station (code)"),
 )
 
 
