@@ -291,6 +291,11 @@ def test_idempotency_key_replays_the_first_answer(
     )
     assert other.status_code == 409
     assert errors_of(other) == {"Idempotency-Key": "idempotency_key_reused"}
+    # Written for a citizen: what happened and what to do, no protocol names.
+    message = other.json()["errors"][0]
+    assert "Idempotency" not in message["message_vi"]
+    assert "Idempotency" not in message["message_en"]
+    assert "tải lại" in message["message_vi"]
     assert declare(client, body(), **{"Idempotency-Key": "retry-2"})["id"] != first["id"]
 
 

@@ -331,3 +331,16 @@ def test_no_raw_codes_and_plurals_through_babel(
     assert expected in timeline
     one = "1 declaration ·" if lang == "en" else "1 tờ khai ·"
     assert one in " ".join(_visible_text(pages["queue"].text).split())
+
+
+def test_a_withdrawn_or_unknown_link_is_explained_to_the_citizen(client: TestClient) -> None:
+    created = submit(client)
+    link = created.headers["location"].split("?")[0]
+    page = client.get(link, headers=HTML)
+    client.post(f"{link}/revoke", data={"csrf_token": csrf_from(page.text)}, headers=HTML)
+    withdrawn = client.get(link, headers=HTML)
+    assert withdrawn.status_code == 403
+    assert "Đường liên kết này đã bị thu hồi. Bạn có thể khai báo lại." in withdrawn.text
+    unknown = client.get("/declare/u/szu_unknown", headers=HTML)
+    assert unknown.status_code == 404
+    assert "Không tìm thấy tờ khai." in unknown.text

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -126,7 +127,7 @@ def _missing_birth(raw: Any) -> FieldError | None:
     return None
 
 
-def _named(error: FieldError, details: dict[str, Any]) -> FieldError:
+def _named(error: FieldError, details: Mapping[str, Any]) -> FieldError:
     """Name the field in the message: "Họ và tên: bắt buộc" rather than "Quá ngắn."."""
     if error.field is None:
         return error

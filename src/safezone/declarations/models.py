@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safezone.db.base import Base, utcnow
+from safezone.declarations.vocabulary import EXPOSURES
 from safezone.vault import Personal
 
 
@@ -123,12 +124,7 @@ class Declaration(Base):
     @property
     def exposures(self) -> dict[str, bool]:
         """The four exposure answers by their API names."""
-        return {
-            "confirmed_case": self.exposure_confirmed_case,
-            "suspected_case": self.exposure_suspected_case,
-            "returned_from_outbreak_area": self.exposure_returned_from_outbreak_area,
-            "visited_health_facility": self.exposure_visited_health_facility,
-        }
+        return {name: bool(getattr(self, f"exposure_{name}")) for name in EXPOSURES}
 
 
 class DailyUpdate(Base):
