@@ -39,7 +39,7 @@ DECLARATION_TABLES = (
     "decl_daily_updates",
     "decl_followups",
     "decl_idempotency",
-    "audit_events",
+    "audit_log",
 )
 
 
