@@ -106,6 +106,15 @@ def test_attacker_does_not_replace_the_victims_contact_details(
     )
     flagged = {(e["declaration_id"], e["same_id_number"]) for e in seen["timeline"]}
     assert flagged == {(victim["id"], False), (attacker["id"], True)}
+    assert seen["shares_id_number"] is True
+    # The queue flags both rows; a declaration with a number of its own is not flagged.
+    loner = declare(client, body(id_number="054085000321"))
+    queue = client.get(URL, headers=headers).json()["items"]
+    assert {row["id"]: row["shares_id_number"] for row in queue} == {
+        victim["id"]: True,
+        attacker["id"]: True,
+        loner["id"]: False,
+    }
 
 
 def test_same_id_flag_on_the_staff_page(
@@ -123,6 +132,8 @@ def test_same_id_flag_on_the_staff_page(
     assert "Kẻ Mạo Danh" in page.text
     assert "+84905999888" in page.text
     assert 'data-testid="person-name">Nguyễn Văn An<' in page.text
+    queue = client.get("/declarations", headers=HTML)
+    assert queue.text.count('data-testid="shares-id"') == 2
 
 
 def test_attacker_does_not_revoke_the_victims_link(client: TestClient, body: Body) -> None:

@@ -196,12 +196,37 @@ def list_declarations(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    shared = _sharing_an_id_number(session, policy, scope, [row[0] for row in rows])
     return DeclarationPage(
-        items=[summary(row[0], row[1]) for row in rows],
+        items=[
+            summary(row[0], row[1]).model_copy(update={"shares_id_number": row[0].id in shared})
+            for row in rows
+        ],
         total=total,
         page=page,
         per_page=per_page,
     )
+
+
+def _sharing_an_id_number(
+    session: Session, policy: Policy, scope: Scope, declarations: list[Declaration]
+) -> set[int]:
+    """Which of ``declarations`` share their identity number with another person's
+    declaration in the scope (one query for the whole page)."""
+    if not declarations:
+        return set()
+    indexes = {row.person.id_index for row in declarations}
+    pairs = session.execute(
+        scoped(session, policy, scope, Filters())
+        .join(Person, Person.id == Declaration.person_id)
+        .where(Person.id_index.in_(indexes))
+        .with_only_columns(Person.id_index, Person.id)
+        .distinct()
+    ).all()
+    persons: dict[str, set[int]] = {}
+    for index, person_id in pairs:
+        persons.setdefault(index, set()).add(person_id)
+    return {row.id for row in declarations if len(persons.get(row.person.id_index, ())) > 1}
 
 
 def get_declaration(
@@ -311,7 +336,7 @@ def read_declaration(
     timeline.sort(key=lambda entry: (entry.day, entry.kind, entry.declaration_id))
     own = [row for row in followups if row.declaration_id == declaration.id]
     return DeclarationDetail(
-        **summary(declaration, unit_name).model_dump(),
+        **(summary(declaration, unit_name).model_dump() | {"shares_id_number": bool(same_id)}),
         person=_person_out(policy, person, declaration.unit_code),
         travel=travel_of(vault, declaration),
         conditions=conditions_of(vault, declaration),

@@ -438,6 +438,8 @@ class DeclarationSummary(BaseModel):
     outcome: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: In the queue: another person's declaration in the caller's area has the same ID number.
+    shares_id_number: bool = False
 
 
 class PersonOut(BaseModel):
