@@ -18,7 +18,6 @@ from safezone.declarations import intake, reports, review, vocabulary
 from safezone.declarations.api import FiltersDep, PolicyDep
 from safezone.declarations.base import Policy, form_values, local_today, parse, request_fingerprint
 from safezone.declarations.schemas import (
-    TRAVEL_WINDOW_DAYS,
     AssignmentIn,
     DailyUpdateIn,
     DeclarationIn,
@@ -206,7 +205,6 @@ def _form_page(
             "declaration_types": vocabulary.DECLARATION_TYPES,
             "genders": vocabulary.GENDERS,
             "countries": vocabulary.countries_for(i18n.get_locale()),
-            "travel_start": (local_today() - dt.timedelta(days=TRAVEL_WINDOW_DAYS)).isoformat(),
             "idempotency_key": secrets.token_urlsafe(16),
             "today": local_today().isoformat(),
         },
