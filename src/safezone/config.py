@@ -226,8 +226,12 @@ def read_demo_secrets(data_dir: Path) -> dict[str, Any]:
 
 
 def write_demo_secrets(data_dir: Path) -> dict[str, Any]:
-    """Create (once) the demo's secrets file, readable only by its owner; return its content."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Create (once) the demo's secrets file, readable only by its owner; return its content.
+
+    The data directory is made private too (0700), also when it already existed.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)  # mkdir's mode does not apply to an existing directory
     existing = read_demo_secrets(data_dir)
     if existing:
         return existing

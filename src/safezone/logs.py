@@ -1,4 +1,8 @@
-"""Structured logging (structlog). Log events name what happened, never personal data."""
+"""Structured logging (structlog). Log events name what happened, never personal data.
+
+Database errors reach the logs without their bound parameters or PostgreSQL's ``DETAIL`` lines
+(see :mod:`safezone.db.engine`); tracebacks are rendered as plain text, without local variables.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,12 @@ class _CurrentStderr:
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Route structlog and the standard library through one JSON (or console) renderer."""
+    # Tracebacks as plain text (format_exc_info), never with local variables: rich's pretty
+    # tracebacks print every frame's locals, which hold personal data and tokens.
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[

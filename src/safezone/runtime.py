@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from safezone.accounts import service as accounts
 from safezone.accounts.models import Role, User
 from safezone.config import Settings, read_demo_secrets
-from safezone.db.engine import Database
+from safezone.db.engine import Database, sqlite_file
 from safezone.db.migrate import upgrade
 from safezone.jobs.service import Registry
 from safezone.units import service as units
@@ -78,6 +78,7 @@ def prepare_demo(
 
     Running it again keeps every row; the admin password changes only when one is given.
     """
+    make_private(settings)
     upgrade(database.engine)
     result = DemoSetup(admin_password=None)
     with database.session() as session:
@@ -113,6 +114,23 @@ def prepare_demo(
     _remember_staff_passwords(settings.data_dir, result.staff_passwords)
     _prepare_exposure_demo(settings, database)
     return result
+
+
+def make_private(settings: Settings) -> None:
+    """Make the data directory 0700 and the SQLite database with its ``-wal``/``-shm`` files
+    0600, also when an earlier version created them readable by everyone.
+
+    New database files are created 0600 by :func:`safezone.db.engine.build_engine`, and SQLite
+    gives the ``-wal``/``-shm`` files the database file's mode.
+    """
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
+    database = sqlite_file(settings.sqlalchemy_url)
+    if database is None:
+        return
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists():
+            path.chmod(0o600)
 
 
 def _prepare_exposure_demo(settings: Settings, database: Database) -> None:

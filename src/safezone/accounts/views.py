@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from safezone.accounts import service
 from safezone.errors import SafezoneError
 from safezone.web import i18n
-from safezone.web.deps import CsrfProtected, CurrentUser, DatabaseDep, SettingsDep
+from safezone.web.deps import CsrfProtected, CurrentUser, DatabaseDep, SessionDep, SettingsDep
 from safezone.web.security import login_session, logout_session
 from safezone.web.templating import render
 
@@ -67,11 +67,11 @@ def login(
 
 
 @router.post("/logout", dependencies=[CsrfProtected])
-def logout(request: Request, database: DatabaseDep, user: CurrentUser) -> RedirectResponse:
+def logout(request: Request, session: SessionDep, user: CurrentUser) -> RedirectResponse:
     """End the session."""
-    with database.session() as session:
-        service.record(
-            session, actor=user.username, action="logout", object_type="user", object_id=user.id
-        )
+    # The request's own session: a second one in this thread would wait for its write lock.
+    service.record(
+        session, actor=user.username, action="logout", object_type="user", object_id=user.id
+    )
     logout_session(request)
     return RedirectResponse("/login", status_code=303)
