@@ -7,7 +7,7 @@ drives each in turn on this machine; every safezone answer counted is a 201, sen
 commit. Prints one JSON line with both rates and their ratio (target: at least 0.5).
 
     SAFEZONE_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sz_decl_bench \
-        .venv/bin/python bench/declarations_throughput.py [--seconds 10] [--concurrency 32]
+        python bench/declarations_throughput.py [--seconds 10] [--concurrency 32]
 
 The database is emptied first: its name must contain "bench".
 """
@@ -203,7 +203,7 @@ def main() -> None:
             )
         finally:
             stop(baseline)
-        serve = [str(Path(python).parent / "safezone"), "serve", "--workers", "1"]
+        serve = [python, "-m", "safezone", "serve", "--workers", "1"]
         server, base = run_server(serve, env, "/healthz")
         try:
             ok, err, elapsed = asyncio.run(drive(base, args.seconds, args.concurrency, 10_000_000))

@@ -168,14 +168,14 @@ def main() -> None:
         "SAFEZONE_EXPOSURE__RATE_LIMIT_PER_CLIENT": "1000000",
         "SAFEZONE_LOG_LEVEL": "WARNING",
     }
-    safezone = str(ROOT / ".venv" / "bin" / "safezone")
+    safezone = [sys.executable, "-m", "safezone"]
     with tempfile.TemporaryDirectory() as data_dir:
         env["SAFEZONE_DATA_DIR"] = data_dir
-        subprocess.run([safezone, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run([*safezone, "db", "upgrade"], env=env, check=True, capture_output=True)
         payloads = bodies(args.uploads, secret)
         port = free_port()
         server = subprocess.Popen(
-            [safezone, "serve", "--port", str(port), "--workers", "1"],
+            [*safezone, "serve", "--port", str(port), "--workers", "1"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
@@ -38,14 +40,48 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request: committed when the route returns, rolled back on error."""
-    with get_database(request).session() as session:
+def _finish(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request: committed when the route returns, rolled back on error.
+
+    Async on purpose: FastAPI runs every sync dependency in the thread pool, and each hand-off
+    costs more than creating a session (which does no I/O). Only the commit or rollback, which
+    talk to the database, go to a thread; shielded, so a client that hangs up cannot leave a
+    transaction (and SQLite's write lock) open.
+    """
+    session = get_database(request).sessionmaker()
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_finish, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_finish, session, commit=True)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)  # async: no thread-pool hand-off for a lookup
+
+
+async def _database(request: Request) -> Database:
+    return get_database(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_database)]
 # scope="function": the commit happens before the response is sent, so a 2xx means stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
