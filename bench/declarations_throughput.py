@@ -113,8 +113,23 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], path: str) -> None:
     sys.exit("server did not start")
 
 
-async def drive(base: str, seconds: float, concurrency: int, start: int) -> tuple[int, int, float]:
-    """Send declarations for ``seconds`` from ``concurrency`` clients; (accepted, errors, s)."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used so far; None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(
+    base: str, seconds: float, concurrency: int, start: int, pid: int
+) -> tuple[int, int, float, float | None]:
+    """Send declarations for ``seconds`` from ``concurrency`` clients.
+
+    Returns (accepted, errors, seconds, server CPU seconds during the measurement). CPU per
+    request is the steadier figure on a shared machine: other load slows the clock, not it.
+    """
     counter = start
     accepted = errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -133,9 +148,13 @@ async def drive(base: str, seconds: float, concurrency: int, start: int) -> tupl
         # Warm up (connections, caches, JIT-less but lazy imports), then measure.
         await asyncio.gather(*(worker(time.perf_counter() + 1.5) for _ in range(concurrency)))
         accepted = errors = 0
+        cpu_before = cpu_seconds(pid)
         began = time.perf_counter()
         await asyncio.gather(*(worker(began + seconds) for _ in range(concurrency)))
-        return accepted, errors, time.perf_counter() - began
+        elapsed = time.perf_counter() - began
+        cpu_after = cpu_seconds(pid)
+        cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        return accepted, errors, elapsed, cpu
 
 
 def run_server(
@@ -163,6 +182,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def per_request(cpu: float | None, requests: int) -> float | None:
+    return round(cpu / requests * 1000, 2) if cpu is not None and requests else None
 
 
 def main() -> None:
@@ -198,15 +221,17 @@ def main() -> None:
         python = sys.executable
         baseline, base = run_server([python, __file__, "--baseline-server"], env, "/docs")
         try:
-            base_ok, base_err, base_time = asyncio.run(
-                drive(base, args.seconds, args.concurrency, 0)
+            base_ok, base_err, base_time, base_cpu = asyncio.run(
+                drive(base, args.seconds, args.concurrency, 0, baseline.pid)
             )
         finally:
             stop(baseline)
         serve = [python, "-m", "safezone", "serve", "--workers", "1"]
         server, base = run_server(serve, env, "/healthz")
         try:
-            ok, err, elapsed = asyncio.run(drive(base, args.seconds, args.concurrency, 10_000_000))
+            ok, err, elapsed, cpu = asyncio.run(
+                drive(base, args.seconds, args.concurrency, 10_000_000, server.pid)
+            )
         finally:
             stop(server)
 
@@ -227,6 +252,15 @@ def main() -> None:
                 "accepted_per_second": round(rate, 1),
                 "baseline_per_second": round(baseline_rate, 1),
                 "ratio": round(rate / baseline_rate, 3),
+                # Server CPU per accepted request, and the baseline's over ours: the same
+                # ratio as above on an idle machine, much steadier on a busy one.
+                "cpu_ms_per_request": per_request(cpu, ok),
+                "baseline_cpu_ms_per_request": per_request(base_cpu, base_ok),
+                "cpu_ratio": (
+                    round(base_cpu / base_ok / (cpu / ok), 3)
+                    if cpu and base_cpu and ok and base_ok
+                    else None
+                ),
                 "target_ratio": 0.5,
                 "stored_rows": stored,
                 "errors": err + base_err,
