@@ -8,6 +8,7 @@ locked" (a 500 for the client). These tests reproduce that interleaving.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import threading
 import time
@@ -205,3 +206,14 @@ def test_postgresql_deadlocks_and_serialization_failures_are_retryable(db: Datab
     with pytest.raises(DBAPIError) as other, db.session() as session:
         session.execute(text("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '23505'; END $$"))
     assert not is_retryable(other.value)
+
+
+def test_an_abandoned_write_session_does_not_block_the_next_writer(db: Database) -> None:
+    abandoned = db.sessionmaker()
+    enqueue(abandoned, "probe")
+    abandoned.flush()  # holds the write lock; then dropped without commit, rollback or close
+    del abandoned
+    gc.collect()  # SQLite itself stays locked until the pool gets the connection back
+    with db.session() as session:  # waited for the lock until the timeout when it leaked
+        enqueue(session, "probe")
+    assert _jobs(db) == 1

@@ -97,7 +97,16 @@ class _WriterQueue:
     def end(self, connection: Connection) -> None:
         # Runs just before the COMMIT/ROLLBACK itself: the next writer may meet SQLite's lock
         # for that instant, which the busy handler's first 1 ms sleep covers.
-        if connection.info.pop(self.HELD, False):
+        self._release(connection.info)
+
+    def returned(self, _dbapi_connection: Any, record: Any, *_: Any) -> None:
+        # A connection that comes back to the pool (or is thrown away) with its transaction
+        # never ended, e.g. a session garbage-collected without close: the pool rolls it back,
+        # and the next writer must not wait for it.
+        self._release(record.info)
+
+    def _release(self, info: dict[str, Any]) -> None:
+        if info.pop(self.HELD, False):
             self.lock.release()
 
 
@@ -157,6 +166,8 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", writers.begin)
         event.listen(engine, "commit", writers.end)
         event.listen(engine, "rollback", writers.end)
+        event.listen(engine, "checkin", writers.returned)
+        event.listen(engine, "invalidate", writers.returned)
         return engine
     engine = create_engine(
         url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10
