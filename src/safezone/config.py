@@ -77,10 +77,15 @@ class ExposureConfig(BaseModel):
     long_code_hours: int = Field(default=24, ge=1, le=14 * 24)
     token_hours: int = Field(default=24, ge=1, le=14 * 24)
     certificate_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    # Brute-force bounds on verify/certificate/publish (per process, in memory, no addresses kept).
+    # Brute-force bounds on the phone endpoints, in the shared counter store (docs/exposure.md):
+    # requests per address, and failed code guesses of everyone in a sliding window; above that
+    # budget every code check needs a proof of work (base bits, +1 per doubling, capped).
     rate_limit_window_seconds: int = Field(default=3600, ge=1)
     rate_limit_per_client: int = Field(default=30, ge=1)
-    rate_limit_global: int = Field(default=20_000, ge=1)
+    failed_guess_budget: int = Field(default=1000, ge=1)
+    proof_of_work_base_bits: int = Field(default=16, ge=1, le=32)
+    proof_of_work_max_bits: int = Field(default=22, ge=1, le=32)
+    proof_of_work_seconds: int = Field(default=300, ge=10, le=3600)
     # Publish rules (the reference server's defaults).
     max_keys_per_publish: int = Field(default=30, ge=1, le=100)
     max_same_start_interval_keys: int = Field(default=3, ge=1)

@@ -11,9 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from safezone.db.engine import Database
-from safezone.exposure.api import ExposureRuntime
 from safezone.exposure.models import VerificationCode, VerificationToken
-from safezone.exposure.privacy import RateLimiter
 from tests.conftest import MakeUser, login
 from tests.exposure.conftest import IssueCode, Phone, make_keys
 
@@ -55,20 +53,6 @@ def test_bad_phone_requests_are_4xx_with_an_error_code(client: TestClient) -> No
             == 415
         )
         assert client.post(path, json={"code": 5, "token": 1}).json()["errors"][0]["code"]
-
-
-def test_brute_force_is_rate_limited(
-    app: Any, settings: Any, db: Database, phone: Phone, issue_code: IssueCode
-) -> None:
-    runtime = ExposureRuntime.build(settings, db)
-    runtime.limiter = RateLimiter(per_client=3, total=100, window_seconds=3600)
-    app.state.exposure = runtime
-    issued = issue_code()
-    answers = [phone.verify(f"{n:08d}").status_code for n in range(3)]
-    assert answers == [400, 400, 400]
-    limited = phone.verify(issued.short_code)
-    assert limited.status_code == 429
-    assert limited.json()["errors"][0]["code"] == "rate_limited"
 
 
 def test_staff_api_issues_and_revokes_within_scope(

@@ -1,22 +1,26 @@
 """JSON routes: the phone-facing verify/certificate/publish endpoints, the staff code API and
 the export files (``/exposure/v1/...``).
 
-The phone endpoints read their bodies themselves (size limit while streaming, one error shape
-per endpoint), answer decoys marked ``X-Chaff`` without touching the database, pad every answer
-to one size, and never look at anything identifying the phone except, in memory only, the
-address for the rate limit.
+The three phone routes share one wrapper (:func:`_phone`): read the body (size limit while
+streaming) -> answer a decoy marked ``X-Chaff`` without touching the database -> per-address
+limit -> parse -> (verify: failed-guess budget and proof of work) -> store -> pad every answer
+to one size. Nothing identifying the phone is kept: its address is turned into an opaque,
+day-scoped key for the shared limit counters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hashlib
 import json
+import os
 import secrets
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import jwt
@@ -25,23 +29,34 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
 from safezone.config import Settings
 from safezone.db.base import utcnow
 from safezone.db.engine import Database
+from safezone.en.crypto import INTERVAL_SECONDS, TEK_ROLLING_PERIOD
+from safezone.en.keys import TemporaryExposureKey
+from safezone.en.tekmac import tekmac
 from safezone.errors import FieldError, SafezoneError
 from safezone.exposure import codes, signing
-from safezone.exposure.privacy import LatencySampler, RateLimiter, is_chaff, padded_json
-from safezone.exposure.publish import BAD_REQUEST, PublishPolicy, PublishRejected, publish
+from safezone.exposure.limits import LimitsPolicy, PhoneLimits, address_group
+from safezone.exposure.models import VerificationCode, VerificationToken
+from safezone.exposure.privacy import LatencySampler, is_chaff, padded_json
+from safezone.exposure.publish import BAD_REQUEST, PublishPolicy, publish
 from safezone.exposure.schemas import (
     CertificateIn,
+    CertificateOut,
     CodeIn,
     CodeOut,
     CodeStatusOut,
+    PhoneErrorOut,
     PublishIn,
+    PublishOut,
     SigningKeyOut,
     VerifyIn,
+    VerifyOut,
 )
 from safezone.exposure.storage import (
     InvalidPath,
@@ -51,55 +66,105 @@ from safezone.exposure.storage import (
     content_type,
     storage_from_settings,
 )
+from safezone.ratelimit import CounterStore, client_key, store_for
+from safezone.units.models import Unit
 from safezone.web.deps import SessionDep, UnitScope, requires
 
 router = APIRouter(tags=["exposure"])
 files_router = APIRouter(tags=["exposure files"])
 Model = TypeVar("Model", bound=BaseModel)
 Verifier = Annotated[User, Depends(requires(Role.VERIFIER))]
+PHONE_ROUTES = ("verify", "certificate", "publish")
+#: Real answers measured at start-up (per route) before any real request: decoys from the
+#: first request on draw from these, later from the recent real answers.
+CALIBRATION_SAMPLES = 16
 
 
 @dataclass
 class ExposureRuntime:
-    """Per-app state of the exposure endpoints (policies, limits, timing samples, storage)."""
+    """Per-app state of the exposure endpoints (policies, limits, timing samples, storage).
+
+    ``clock`` and ``sleep`` time real answers and delay decoys; tests inject both.
+    """
 
     settings: Settings
     database: Database
     codes: codes.CodePolicy
     publish: PublishPolicy
-    limiter: RateLimiter
+    limits: PhoneLimits
     storage: Storage
-    latency: dict[str, LatencySampler]
     decoy_key: ec.EllipticCurvePrivateKey
+    latency: dict[str, LatencySampler] = field(default_factory=dict)
+    clock: Callable[[], float] = time.perf_counter
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @classmethod
-    def build(cls, settings: Settings, database: Database) -> ExposureRuntime:
-        """Everything the routes need, built once per app."""
+    def build(
+        cls,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        store: CounterStore | None = None,
+        calibrate: bool = True,
+    ) -> ExposureRuntime:
+        """Everything the routes need, built once per app; decoy timing calibrated.
+
+        ``store`` holds the limit counters (default: the installation's shared store).
+        """
         config = settings.exposure
         code_policy = codes.CodePolicy.from_settings(settings)
-        return cls(
+        runtime = cls(
             settings=settings,
             database=database,
             codes=code_policy,
             publish=PublishPolicy.from_settings(settings, code_policy),
-            limiter=RateLimiter(
-                per_client=config.rate_limit_per_client,
-                total=config.rate_limit_global,
-                window_seconds=config.rate_limit_window_seconds,
+            limits=PhoneLimits(
+                store or store_for(settings, database.engine),
+                settings.keyring.key("safezone-exposure-pow"),
+                LimitsPolicy(
+                    per_client=config.rate_limit_per_client,
+                    window_seconds=config.rate_limit_window_seconds,
+                    failed_guess_budget=config.failed_guess_budget,
+                    base_bits=config.proof_of_work_base_bits,
+                    max_bits=max(config.proof_of_work_base_bits, config.proof_of_work_max_bits),
+                    challenge_seconds=config.proof_of_work_seconds,
+                ),
             ),
             storage=storage_from_settings(settings),
-            latency={name: LatencySampler() for name in ("verify", "certificate", "publish")},
             # Decoy certificates are signed by a throwaway key: same shape, never valid.
             decoy_key=ec.generate_private_key(ec.SECP256R1()),
+            latency={name: LatencySampler() for name in PHONE_ROUTES},
+            clock=clock,
+            sleep=sleep,
         )
+        if calibrate:
+            runtime.calibrate()
+        return runtime
+
+    def calibrate(self, samples: int = CALIBRATION_SAMPLES) -> None:
+        """Time each phone route's store step on throwaway data (rolled back), so that decoys
+        wait like real answers from the very first request, not a made-up default."""
+        for name in PHONE_ROUTES:
+            for _ in range(samples):
+                self.latency[name].observe(_rehearse(self, name))
+
+
+_runtime_lock = threading.Lock()
 
 
 def get_runtime(request: Request) -> ExposureRuntime:
-    """The app's exposure runtime (created on first use)."""
+    """The app's exposure runtime (created and calibrated on first use)."""
     runtime: ExposureRuntime | None = getattr(request.app.state, "exposure", None)
     if runtime is None:
-        runtime = ExposureRuntime.build(request.app.state.settings, request.app.state.database)
-        request.app.state.exposure = runtime
+        with _runtime_lock:
+            runtime = getattr(request.app.state, "exposure", None)
+            if runtime is None:
+                runtime = ExposureRuntime.build(
+                    request.app.state.settings, request.app.state.database
+                )
+                request.app.state.exposure = runtime
     return runtime
 
 
@@ -109,10 +174,11 @@ RuntimeDep = Annotated[ExposureRuntime, Depends(get_runtime)]
 class PhoneError(Exception):
     """A phone request refused before or during validation (rendered per endpoint)."""
 
-    def __init__(self, status: int, error: FieldError) -> None:
+    def __init__(self, status: int, error: FieldError, **extra: Any) -> None:
         super().__init__(error.message_en)
         self.status = status
         self.error = error
+        self.extra = extra
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -149,8 +215,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse(model: type[Model], body: bytes) -> Model:
-    """Validate a JSON body; PhoneError(400) naming the first bad field."""
+def parse(model: type[Model], body: bytes, code: str | None = None) -> Model:
+    """Validate a JSON body; PhoneError(400) naming the first bad field (error ``code``, or
+    pydantic's error type)."""
     try:
         return model.model_validate_json(body)
     except ValidationError as error:
@@ -160,7 +227,7 @@ def parse(model: type[Model], body: bytes) -> Model:
             400,
             FieldError(
                 where,
-                str(first["type"]),
+                code or str(first["type"]),
                 f"Dữ liệu không hợp lệ ở {where}.",
                 f"{where}: {first['msg']}",
             ),
@@ -196,9 +263,10 @@ def body_doc(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def _client(request: Request) -> str:
-    # Used only as rate-limit input, hashed in memory, never stored or logged.
-    return request.client.host if request.client else "unknown"
+def _client(request: Request, runtime: ExposureRuntime) -> str:
+    # The address becomes an opaque day-scoped key at once; it is never stored or logged.
+    address = request.client.host if request.client else "unknown"
+    return client_key(runtime.settings.keyring, address_group(address))
 
 
 def _padded(runtime: ExposureRuntime, payload: dict[str, Any], status: int) -> Response:
@@ -210,17 +278,7 @@ def _padded(runtime: ExposureRuntime, payload: dict[str, Any], status: int) -> R
     )
 
 
-def _errors_payload(error: FieldError) -> dict[str, Any]:
-    return {"errors": [error.as_dict()]}
-
-
-async def _decoy_wait(runtime: ExposureRuntime, name: str, started: float) -> None:
-    remaining = runtime.latency[name].draw() - (time.perf_counter() - started)
-    if remaining > 0:
-        await asyncio.sleep(remaining)
-
-
-async def _run_db(runtime: ExposureRuntime, work: Callable[[Any], Any]) -> Any:
+async def _run_db(runtime: ExposureRuntime, work: Callable[[Session], Any]) -> Any:
     """Run ``work(session)`` in a worker thread; committed before the answer is sent."""
 
     def run() -> Any:
@@ -230,158 +288,374 @@ async def _run_db(runtime: ExposureRuntime, work: Callable[[Any], Any]) -> Any:
     return await run_in_threadpool(run)
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Rejected (code, token or field); nothing stored"},
-    413: {"description": "Body too large"},
-    415: {"description": "Body is not JSON"},
-    429: {"description": "Rate limited"},
-}
+RATE_LIMITED = FieldError(
+    None,
+    "rate_limited",
+    "Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau.",
+    "Too many requests from this address; please try again later.",
+)
+PROOF_OF_WORK_REQUIRED = FieldError(
+    "powSolution",
+    "proof_of_work_required",
+    "Đang có nhiều lần đoán mã sai: điện thoại cần giải một bài toán nhỏ rồi gửi lại.",
+    "Many wrong codes are being tried: solve the challenge and send the request again.",
+)
 
 
-@router.post("/api/v1/verify", openapi_extra=body_doc(VerifyIn), responses=_RESPONSES)
-async def verify(request: Request, runtime: RuntimeDep) -> Response:
-    """Exchange a verification code for a token (``X-Chaff: 1`` for a decoy)."""
-    started = time.perf_counter()
-    if is_chaff(request.headers):
-        await _decoy_wait(runtime, "verify", started)
-        today = utcnow().date()
-        return _padded(
-            runtime,
-            {
-                "token": secrets.token_urlsafe(32),
-                "testType": "confirmed",
-                "symptomDate": today - dt.timedelta(days=secrets.randbelow(5)),
-                "testDate": today - dt.timedelta(days=secrets.randbelow(3)),
-            },
-            200,
+@dataclass(frozen=True)
+class PhoneRoute:
+    """What differs between the three phone routes; :func:`_phone` does the rest.
+
+    ``store`` runs in a database transaction and returns the success payload; ``guard`` (verify
+    only) may demand a proof of work before it; ``decoy`` builds a decoy's success payload;
+    ``error`` shapes an error payload (publish speaks the reference server's ``error``/``code``).
+    """
+
+    name: str
+    model: type[BaseModel]
+    body_limit: Callable[[ExposureRuntime], int]
+    store: Callable[[ExposureRuntime, Any], Callable[[Session], dict[str, Any]]]
+    decoy: Callable[[ExposureRuntime, bytes], dict[str, Any]]
+    error: Callable[[PhoneError], dict[str, Any]]
+    parse_error_code: str | None = None
+    counts_failed_guesses: bool = False
+
+
+def _errors_payload(error: PhoneError) -> dict[str, Any]:
+    return {"errors": [error.error.as_dict()], **error.extra}
+
+
+def _publish_error(error: PhoneError) -> dict[str, Any]:
+    return {"error": error.error.message_en, "code": error.error.code}
+
+
+def _limit_step(runtime: ExposureRuntime, route: PhoneRoute, client: str, body: Any) -> None:
+    """Per-address limit; on verify, the failed-guess budget and the proof of work."""
+    limits = runtime.limits
+    if not route.counts_failed_guesses:
+        if not limits.hit_client(client).allowed:
+            raise PhoneError(429, RATE_LIMITED)
+        return
+    bits = limits.required_bits(limits.client_has_room(client))
+    if bits and not limits.accept_proof(body.powChallenge, body.powSolution, bits):
+        # The code is not even looked at, nor the request counted: no proof, no guess.
+        challenge = limits.challenge(bits)
+        raise PhoneError(
+            428, PROOF_OF_WORK_REQUIRED, powChallenge=challenge.token, powBits=challenge.bits
         )
+    limits.hit_client(client)  # counts code checks only: asking for a challenge is free
+
+
+async def _phone(route: PhoneRoute, request: Request, runtime: ExposureRuntime) -> Response:
+    """chaff -> rate limit -> parse -> store -> pad, the same for every phone route."""
+    started = runtime.clock()
     try:
-        if not runtime.limiter.allow(_client(request)):
-            raise PhoneError(429, codes.RateLimited().errors[0])
-        data = parse(VerifyIn, await read_body(request, 8 * 1024))
-        result: codes.Verified = await _run_db(
-            runtime, lambda s: codes.verify_code(s, runtime.codes, data.code, now=utcnow())
-        )
+        body = await read_body(request, route.body_limit(runtime))
+        if is_chaff(request.headers):
+            wait = runtime.latency[route.name].draw() - (runtime.clock() - started)
+            if wait > 0:
+                await runtime.sleep(wait)
+            return _padded(runtime, route.decoy(runtime, body), 200)
+        data = parse(route.model, body, route.parse_error_code)
+        client = _client(request, runtime)
+        await run_in_threadpool(_limit_step, runtime, route, client, data)
+        try:
+            payload = await _run_db(runtime, route.store(runtime, data))
+        except codes.VerificationRejected:
+            if route.counts_failed_guesses:
+                await run_in_threadpool(runtime.limits.record_failed_guess)
+            raise
     except PhoneError as error:
-        return _padded(runtime, _errors_payload(error.error), error.status)
+        return _padded(runtime, route.error(error), error.status)
     except SafezoneError as error:
-        return _padded(runtime, _errors_payload(error.errors[0]), error.status_hint)
-    runtime.latency["verify"].observe(time.perf_counter() - started)
-    return _padded(
-        runtime,
-        {
+        refused = PhoneError(error.status_hint, error.errors[0])
+        return _padded(runtime, route.error(refused), error.status_hint)
+    runtime.latency[route.name].observe(runtime.clock() - started)
+    return _padded(runtime, payload, 200)
+
+
+# --- verify -------------------------------------------------------------------------------------
+
+
+def _verify_store(runtime: ExposureRuntime, data: VerifyIn) -> Callable[[Session], dict[str, Any]]:
+    def store(session: Session) -> dict[str, Any]:
+        result = codes.verify_code(session, runtime.codes, data.code, now=utcnow())
+        return {
             "token": result.token,
             "testType": result.test_type,
             "symptomDate": result.symptom_date,
             "testDate": result.test_date,
-        },
-        200,
-    )
+        }
+
+    return store
 
 
-def _decoy_certificate(runtime: ExposureRuntime) -> str:
+def _verify_decoy(runtime: ExposureRuntime, body: bytes) -> dict[str, Any]:
+    del runtime, body
+    today = utcnow().date()
+    return {
+        "token": secrets.token_urlsafe(32),
+        "testType": "confirmed",
+        "symptomDate": today - dt.timedelta(days=secrets.randbelow(5)),
+        "testDate": today - dt.timedelta(days=secrets.randbelow(3)),
+    }
+
+
+VERIFY = PhoneRoute(
+    name="verify",
+    model=VerifyIn,
+    body_limit=lambda runtime: 8 * 1024,
+    store=_verify_store,
+    decoy=_verify_decoy,
+    error=_errors_payload,
+    counts_failed_guesses=True,
+)
+
+# --- certificate --------------------------------------------------------------------------------
+
+
+def _certificate_store(
+    runtime: ExposureRuntime, data: CertificateIn
+) -> Callable[[Session], dict[str, Any]]:
+    def store(session: Session) -> dict[str, Any]:
+        signed = codes.issue_certificate(
+            session, runtime.codes, data.token, data.ekeyhmac, now=utcnow()
+        )
+        return {"certificate": signed}
+
+    return store
+
+
+def _certificate_decoy(runtime: ExposureRuntime, body: bytes) -> dict[str, Any]:
+    del body
     now = int(time.time())
+    day_start = now // INTERVAL_SECONDS // TEK_ROLLING_PERIOD * TEK_ROLLING_PERIOD
     claims = {
         "iss": runtime.codes.issuer,
         "aud": runtime.codes.audience,
         "iat": now,
         "nbf": now - 60,
-        "exp": now + 900,
+        "exp": now + int(runtime.codes.certificate_ttl.total_seconds()),
         "jti": secrets.token_urlsafe(16),
         "reportType": "confirmed",
         "tekmac": secrets.token_urlsafe(32)[:43] + "=",
-        "symptomOnsetInterval": now // 600 // 144 * 144,
-        "testDateInterval": now // 600 // 144 * 144,
+        "symptomOnsetInterval": day_start,
+        "testDateInterval": day_start,
     }
-    return jwt.encode(
-        claims, runtime.decoy_key, algorithm="ES256", headers={"kid": runtime.codes.certificate_kid}
-    )
-
-
-@router.post("/api/v1/certificate", openapi_extra=body_doc(CertificateIn), responses=_RESPONSES)
-async def certificate(request: Request, runtime: RuntimeDep) -> Response:
-    """Exchange a token and the HMAC of the keys for a certificate (``X-Chaff`` decoys)."""
-    started = time.perf_counter()
-    if is_chaff(request.headers):
-        await _decoy_wait(runtime, "certificate", started)
-        return _padded(runtime, {"certificate": _decoy_certificate(runtime)}, 200)
-    try:
-        if not runtime.limiter.allow(_client(request)):
-            raise PhoneError(429, codes.RateLimited().errors[0])
-        data = parse(CertificateIn, await read_body(request, 8 * 1024))
-        signed: str = await _run_db(
-            runtime,
-            lambda s: codes.issue_certificate(
-                s, runtime.codes, data.token, data.ekeyhmac, now=utcnow()
-            ),
+    return {
+        "certificate": jwt.encode(
+            claims,
+            runtime.decoy_key,
+            algorithm=codes.CERTIFICATE_ALGORITHM,
+            headers={"kid": runtime.codes.certificate_kid},
         )
-    except PhoneError as error:
-        return _padded(runtime, _errors_payload(error.error), error.status)
-    except SafezoneError as error:
-        return _padded(runtime, _errors_payload(error.errors[0]), error.status_hint)
-    runtime.latency["certificate"].observe(time.perf_counter() - started)
-    return _padded(runtime, {"certificate": signed}, 200)
+    }
 
 
-def _decoy_key_count(body: bytes) -> int:
+CERTIFICATE = PhoneRoute(
+    name="certificate",
+    model=CertificateIn,
+    body_limit=lambda runtime: 8 * 1024,
+    store=_certificate_store,
+    decoy=_certificate_decoy,
+    error=_errors_payload,
+)
+
+# --- publish ------------------------------------------------------------------------------------
+
+
+def _publish_store(
+    runtime: ExposureRuntime, data: PublishIn
+) -> Callable[[Session], dict[str, Any]]:
+    def store(session: Session) -> dict[str, Any]:
+        result = publish(session, runtime.publish, data, now=utcnow())
+        return {
+            "revisionToken": result.revision_token,
+            "insertedExposures": result.inserted,
+            "warnings": result.warnings or None,
+        }
+
+    return store
+
+
+def _publish_decoy(runtime: ExposureRuntime, body: bytes) -> dict[str, Any]:
     try:
         keys = json.loads(body).get("temporaryExposureKeys")
     except (ValueError, AttributeError):
-        return 14
-    return len(keys) if isinstance(keys, list) and 0 < len(keys) <= 30 else 14
+        keys = None
+    count = len(keys) if isinstance(keys, list) and 0 < len(keys) <= 30 else 14
+    return {"revisionToken": runtime.publish.revision_token([]), "insertedExposures": count}
+
+
+PUBLISH = PhoneRoute(
+    name="publish",
+    model=PublishIn,
+    body_limit=lambda runtime: runtime.settings.exposure.max_publish_bytes,
+    store=_publish_store,
+    decoy=_publish_decoy,
+    error=_publish_error,
+    parse_error_code=BAD_REQUEST,
+)
+
+
+# --- rehearsals: the store steps on throwaway data, for the decoy-timing calibration --------
+
+
+def _rehearse(runtime: ExposureRuntime, name: str) -> float:
+    """Seconds one ``name`` store step takes, run on throwaway rows and rolled back."""
+    session = runtime.database.sessionmaker()
+    try:
+        now = utcnow()
+        prepare = {"verify": _prepare_verify, "certificate": _prepare_certificate}.get(
+            name, _prepare_publish
+        )
+        route, data = prepare(runtime, session, now)
+        started = runtime.clock()
+        try:
+            route.store(runtime, data)(session)
+            session.flush()
+        except SafezoneError:
+            pass  # e.g. no unit or no health authority yet: the refusal path is timed
+        return runtime.clock() - started
+    finally:
+        session.rollback()
+        session.close()
+
+
+def _prepare_verify(
+    runtime: ExposureRuntime, session: Session, now: dt.datetime
+) -> tuple[PhoneRoute, Any]:
+    code = "".join(secrets.choice(codes.LONG_CODE_ALPHABET) for _ in range(codes.LONG_CODE_LENGTH))
+    unit = session.scalar(select(Unit.code).limit(1))
+    if unit is not None:
+        session.add(
+            VerificationCode(
+                unit_code=unit,
+                test_type="confirmed",
+                test_date=now.date(),
+                short_hmac=runtime.codes.digest("short", secrets.token_hex(16)),
+                long_hmac=runtime.codes.digest("long", code),
+                short_expires_at=now + runtime.codes.short_code_ttl,
+                long_expires_at=now + runtime.codes.long_code_ttl,
+                created_at=now,
+            )
+        )
+        session.flush()
+    return VERIFY, VerifyIn(code=code)
+
+
+def _prepare_certificate(
+    runtime: ExposureRuntime, session: Session, now: dt.datetime
+) -> tuple[PhoneRoute, Any]:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        VerificationToken(
+            token_hmac=runtime.codes.digest("token", token),
+            code_id=None,
+            test_type="confirmed",
+            test_date=now.date(),
+            expires_at=now + runtime.codes.token_ttl,
+            created_at=now,
+        )
+    )
+    session.flush()
+    ekeyhmac = base64.b64encode(os.urandom(32)).decode()
+    return CERTIFICATE, CertificateIn(token=token, ekeyhmac=ekeyhmac)
+
+
+def _prepare_publish(
+    runtime: ExposureRuntime, session: Session, now: dt.datetime
+) -> tuple[PhoneRoute, Any]:
+    del session
+    today = int(now.timestamp()) // INTERVAL_SECONDS // TEK_ROLLING_PERIOD * TEK_ROLLING_PERIOD
+    keys = [
+        TemporaryExposureKey(os.urandom(16), today - TEK_ROLLING_PERIOD * n, TEK_ROLLING_PERIOD)
+        for n in range(14, 0, -1)
+    ]
+    secret = os.urandom(32)
+    authority = next(iter(runtime.publish.authorities), "")
+    data = PublishIn.model_validate(
+        {
+            "temporaryExposureKeys": [
+                {
+                    "key": base64.b64encode(k.key_data).decode(),
+                    "rollingStartNumber": k.rolling_start_interval_number,
+                    "rollingPeriod": k.rolling_period,
+                }
+                for k in keys
+            ],
+            "healthAuthorityID": authority,
+            "verificationPayload": codes.sign_certificate(
+                runtime.codes,
+                test_type="confirmed",
+                test_date=now.date(),
+                symptom_date=None,
+                ekeyhmac=tekmac(keys, secret),
+                now=now,
+            ),
+            "hmacKey": base64.b64encode(secret).decode(),
+        }
+    )
+    return PUBLISH, data
+
+
+# --- the routes -------------------------------------------------------------------------------
+
+
+def _phone_responses(ok: type[BaseModel], error: type[BaseModel]) -> dict[int | str, Any]:
+    return {
+        200: {"model": ok, "description": "Accepted (or a decoy, for ``X-Chaff: 1``)"},
+        400: {"model": error, "description": "Rejected (code, token or field); nothing stored"},
+        413: {"model": error, "description": "Body too large"},
+        415: {"model": error, "description": "Body is not JSON"},
+        429: {"model": error, "description": "Too many requests from this address"},
+    }
+
+
+@router.post(
+    "/api/v1/verify",
+    openapi_extra=body_doc(VerifyIn),
+    response_model=VerifyOut,
+    responses={
+        **_phone_responses(VerifyOut, PhoneErrorOut),
+        428: {
+            "model": PhoneErrorOut,
+            "description": "Wrong codes over the budget: solve `powChallenge` and send again",
+        },
+    },
+)
+async def verify(request: Request, runtime: RuntimeDep) -> Response:
+    """Exchange a verification code for a token (``X-Chaff: 1`` for a decoy)."""
+    return await _phone(VERIFY, request, runtime)
+
+
+@router.post(
+    "/api/v1/certificate",
+    openapi_extra=body_doc(CertificateIn),
+    response_model=CertificateOut,
+    responses=_phone_responses(CertificateOut, PhoneErrorOut),
+)
+async def certificate(request: Request, runtime: RuntimeDep) -> Response:
+    """Exchange a token and the HMAC of the keys for a certificate (``X-Chaff`` decoys)."""
+    return await _phone(CERTIFICATE, request, runtime)
 
 
 @router.post(
     "/v1/publish",
     openapi_extra=body_doc(PublishIn),
+    response_model=PublishOut,
     responses={
-        400: {"description": "`error` + `code` (reference API codes); nothing stored"},
-        401: {"description": "Unknown health authority or invalid certificate"},
-        413: {"description": "Body larger than 64 KB"},
-        415: {"description": "Body is not JSON"},
+        200: {"model": PublishOut, "description": "Stored (or a decoy, for ``X-Chaff: 1``)"},
+        400: {"model": PublishOut, "description": "`error` + `code`; nothing stored"},
+        401: {"model": PublishOut, "description": "Unknown health authority or bad certificate"},
+        413: {"model": PublishOut, "description": "Body larger than the limit (64 KB)"},
+        415: {"model": PublishOut, "description": "Body is not JSON"},
+        429: {"model": PublishOut, "description": "Too many requests from this address"},
     },
 )
 async def publish_keys(request: Request, runtime: RuntimeDep) -> Response:
     """Publish diagnosis keys (Google's publish API; ``X-Chaff: 1`` for a decoy upload)."""
-    started = time.perf_counter()
-    limit = runtime.settings.exposure.max_publish_bytes
-    try:
-        body = await read_body(request, limit)
-    except PhoneError as error:
-        return _padded(
-            runtime, {"error": error.error.message_en, "code": error.error.code}, error.status
-        )
-    if is_chaff(request.headers):
-        await _decoy_wait(runtime, "publish", started)
-        return _padded(
-            runtime,
-            {
-                "revisionToken": runtime.publish.revision_token([]),
-                "insertedExposures": _decoy_key_count(body),
-            },
-            200,
-        )
-    try:
-        data = parse(PublishIn, body)
-        result = await _run_db(runtime, lambda s: publish(s, runtime.publish, data, now=utcnow()))
-    except PhoneError as error:
-        return _padded(
-            runtime, {"error": error.error.message_en, "code": BAD_REQUEST}, error.status
-        )
-    except PublishRejected as error:
-        return _padded(
-            runtime, {"error": error.errors[0].message_en, "code": error.code}, error.status_hint
-        )
-    runtime.latency["publish"].observe(time.perf_counter() - started)
-    return _padded(
-        runtime,
-        {
-            "revisionToken": result.revision_token,
-            "insertedExposures": result.inserted,
-            "warnings": result.warnings or None,
-        },
-        200,
-    )
+    return await _phone(PUBLISH, request, runtime)
 
 
 # --- staff: verification codes ----------------------------------------------------------------

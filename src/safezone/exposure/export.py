@@ -11,7 +11,9 @@ of the retention period, oldest first, as paths relative to ``/exposure/v1/``.
 from __future__ import annotations
 
 import datetime as dt
-import random
+import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -19,12 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safezone.config import Settings
+from safezone.en.crypto import INTERVAL_SECONDS, KEY_LENGTH, TEK_ROLLING_PERIOD
 from safezone.en.export import SigningKey as ExportSigner
 from safezone.en.export import write_export
 from safezone.en.keys import ReportType, TemporaryExposureKey
 from safezone.exposure import signing
 from safezone.exposure.models import ExportBatch, ExportFile, ExposureKey
-from safezone.exposure.publish import BACKFILL_RISK, DAY_INTERVALS, health_authorities
+from safezone.exposure.publish import BACKFILL_RISK, health_authorities
 from safezone.exposure.storage import Storage
 
 
@@ -148,19 +151,23 @@ def padding_keys(
     count: int,
     real: list[TemporaryExposureKey],
     end: dt.datetime,
-    rng: random.Random,
     retention_days: int,
+    random_bytes: Callable[[int], bytes] = os.urandom,
 ) -> list[TemporaryExposureKey]:
     """``count`` random keys that look like real ones (metadata copied from real keys).
 
-    Random 16-byte keys match no phone's log: the chance of a collision is 2**-128 per key.
+    Everything random here comes from the OS's source (``random_bytes``, :mod:`secrets`): a
+    seeded generator such as Mersenne Twister can be predicted from ~600 published outputs,
+    which would tell padding from real keys. Random 16-byte keys match no phone's log: the
+    chance of a collision is 2**-128 per key.
     """
-    end_day = int(end.timestamp()) // 600 // DAY_INTERVALS * DAY_INTERVALS
+    end_day = int(end.timestamp()) // INTERVAL_SECONDS // TEK_ROLLING_PERIOD * TEK_ROLLING_PERIOD
+    pool = random_bytes(KEY_LENGTH * count)
     result = []
-    for _ in range(count):
-        data = rng.randbytes(16)
+    for index in range(count):
+        data = pool[index * KEY_LENGTH : (index + 1) * KEY_LENGTH]
         if real:
-            model = rng.choice(real)
+            model = real[secrets.randbelow(len(real))]
             result.append(
                 _key_tuple(
                     data,
@@ -172,15 +179,15 @@ def padding_keys(
                 )
             )
         else:
-            start = end_day - DAY_INTERVALS * rng.randint(1, retention_days)
+            start = end_day - TEK_ROLLING_PERIOD * (1 + secrets.randbelow(retention_days))
             result.append(
                 _key_tuple(
                     data,
                     start,
-                    DAY_INTERVALS,
+                    TEK_ROLLING_PERIOD,
                     BACKFILL_RISK[ReportType.CONFIRMED_TEST],
                     int(ReportType.CONFIRMED_TEST),
-                    rng.randint(-2, 10),
+                    secrets.randbelow(13) - 2,  # -2..10 days since onset
                 )
             )
     return result
@@ -256,14 +263,12 @@ def run_export(
     storage: Storage,
     *,
     now: dt.datetime,
-    rng: random.Random | None = None,
 ) -> ExportReport:
     """Export every due window of every region as if at ``now``; idempotent.
 
     A window already exported (by this or another worker) is skipped; the index is rewritten.
     """
     policy = ExportPolicy.from_settings(settings)
-    rng = rng or random.Random()  # noqa: S311 - padding needs no secrecy beyond os-seeded
     report = ExportReport()
     if not policy.regions:
         return report
@@ -273,7 +278,7 @@ def run_export(
         start = _first_window(session, policy, region, eligible_end)
         while start + policy.window <= eligible_end:
             end = start + policy.window
-            _export_window(session, policy, storage, signers, region, start, end, now, rng, report)
+            _export_window(session, policy, storage, signers, region, start, end, now, report)
             start = end
         write_index(session, storage, region, now=now, retention=policy.retention)
     return report
@@ -288,7 +293,6 @@ def _export_window(
     start: dt.datetime,
     end: dt.datetime,
     now: dt.datetime,
-    rng: random.Random,
     report: ExportReport,
 ) -> None:
     try:
@@ -301,8 +305,8 @@ def _export_window(
     real = len(keys) + len(revised)
     padding: list[TemporaryExposureKey] = []
     if real < policy.min_keys:
-        count = policy.min_keys - real + (rng.randint(0, policy.jitter) if policy.jitter else 0)
-        padding = padding_keys(count, keys, end, rng, int(policy.retention.days))
+        count = policy.min_keys - real + secrets.randbelow(policy.jitter + 1)
+        padding = padding_keys(count, keys, end, int(policy.retention.days))
     files = write_batch(
         keys,
         revised,

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safezone.db.base import Base, utcnow
+from safezone.en.crypto import KEY_LENGTH
 
 
 class VerificationCode(Base):
@@ -89,7 +90,7 @@ class ExposureKey(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key_data: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    key_data: Mapped[bytes] = mapped_column(LargeBinary(KEY_LENGTH), unique=True)
     region: Mapped[str] = mapped_column(String(16))
     health_authority: Mapped[str] = mapped_column(String(64))
     rolling_start: Mapped[int]

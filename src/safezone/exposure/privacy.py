@@ -1,66 +1,23 @@
-"""Plausible deniability and brute-force bounds for the phone-facing endpoints.
+"""Plausible deniability for the phone-facing endpoints.
 
-- :class:`RateLimiter` counts requests per client and in total for a fixed window. A client is
-  known only by an HMAC of its address under a random key that lives in memory and is replaced
-  every window, so no address is ever stored or logged, and last window's digests cannot be
-  linked to this window's.
 - :class:`LatencySampler` remembers how long real requests took, so decoy (chaff) requests can
-  wait a duration drawn from the same distribution.
+  wait a duration drawn from the same distribution. It is seeded at start-up with timings of
+  the real work path (see ``ExposureRuntime.calibrate``), so the first decoys look like real
+  answers too.
 - :func:`padded_json` pads every answer to one constant size.
+
+The limits of these endpoints are in :mod:`safezone.exposure.limits`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
-import random
 import secrets
 import threading
-import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 CHAFF_HEADER = "x-chaff"
-
-
-class RateLimiter:
-    """Fixed-window counters per client and overall (in memory, per process)."""
-
-    def __init__(
-        self,
-        *,
-        per_client: int,
-        total: int,
-        window_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_client = per_client
-        self.total = total
-        self.window_seconds = window_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._reset(clock())
-
-    def _reset(self, now: float) -> None:
-        self._window_started = now
-        self._key = os.urandom(32)  # forgotten at the end of the window
-        self._counts: dict[bytes, int] = {}
-        self._all = 0
-
-    def allow(self, client: str) -> bool:
-        """Count one request from ``client``; False when it is over a limit."""
-        with self._lock:
-            now = self._clock()
-            if now - self._window_started >= self.window_seconds:
-                self._reset(now)
-            digest = hmac.digest(self._key, client.encode(), hashlib.sha256)[:16]
-            count = self._counts.get(digest, 0) + 1
-            self._counts[digest] = count
-            self._all += 1
-            return count <= self.per_client and self._all <= self.total
 
 
 class LatencySampler:
@@ -69,16 +26,27 @@ class LatencySampler:
     def __init__(self, size: int = 256, default_seconds: float = 0.05) -> None:
         self._samples: deque[float] = deque(maxlen=size)
         self._default = default_seconds
+        self._lock = threading.Lock()
 
     def observe(self, seconds: float) -> None:
         """Remember one real request's duration."""
-        self._samples.append(seconds)
+        with self._lock:
+            self._samples.append(seconds)
 
-    def draw(self, rng: random.Random | None = None) -> float:
-        """A duration from the recent real ones (the default before any was seen)."""
-        if not self._samples:
+    def samples(self) -> tuple[float, ...]:
+        """The durations held now (oldest first)."""
+        with self._lock:
+            return tuple(self._samples)
+
+    def draw(self) -> float:
+        """A duration from the recent real ones (the default before any was seen).
+
+        Drawn with the OS's random source: which sample a decoy copies must not be predictable.
+        """
+        samples = self.samples()
+        if not samples:
             return self._default
-        return (rng or random).choice(tuple(self._samples))
+        return samples[secrets.randbelow(len(samples))]
 
 
 def random_text(length: int) -> str:

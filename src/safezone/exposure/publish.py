@@ -24,7 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safezone.config import Settings
-from safezone.en.crypto import interval_number
+from safezone.en.crypto import (
+    INTERVAL_SECONDS,
+    KEY_LENGTH,
+    TEK_ROLLING_PERIOD,
+    interval_number,
+)
 from safezone.en.errors import EnError
 from safezone.en.keys import ReportType, TemporaryExposureKey
 from safezone.en.tekmac import verify_tekmac
@@ -33,9 +38,7 @@ from safezone.exposure.codes import CERTIFICATE_ALGORITHM, CodePolicy
 from safezone.exposure.models import ExposureKey, Upload, UsedCertificate
 from safezone.exposure.schemas import PublishIn
 
-INTERVAL_SECONDS = 600
-DAY_INTERVALS = 144
-KEY_LENGTH = 16
+# The ENv1 transmission-risk range (safezone.en.keys checks the same 0..8 but names no constant).
 MAX_TRANSMISSION_RISK = 8
 
 # Error codes of the reference server's v1 API.
@@ -258,7 +261,7 @@ def _decode_key(index: int, value: str) -> bytes:
 
 def days_between_intervals(a: int, b: int) -> int:
     """Whole UTC days from the day holding interval ``a`` to the day holding ``b``."""
-    return (b // DAY_INTERVALS) - (a // DAY_INTERVALS)
+    return (b // TEK_ROLLING_PERIOD) - (a // TEK_ROLLING_PERIOD)
 
 
 def _window_floor(when: dt.datetime, window: dt.timedelta) -> dt.datetime:
@@ -321,10 +324,11 @@ def validate_keys(policy: PublishPolicy, data: PublishIn, *, now: dt.datetime) -
         if raw in seen:
             raise _bad(f"key {index}: duplicate key in upload", f"khoá {index}: bị lặp")
         seen.add(raw)
-        if not 1 <= item.rollingPeriod <= DAY_INTERVALS:
+        if not 1 <= item.rollingPeriod <= TEK_ROLLING_PERIOD:
             raise _bad(
-                f"key {index}: invalid rolling period {item.rollingPeriod}, must be 1..144",
-                f"khoá {index}: rollingPeriod phải trong 1..144",
+                f"key {index}: invalid rolling period {item.rollingPeriod}, "
+                f"must be 1..{TEK_ROLLING_PERIOD}",
+                f"khoá {index}: rollingPeriod phải trong 1..{TEK_ROLLING_PERIOD}",
             )
         if item.rollingStartNumber < 0 or item.rollingStartNumber + item.rollingPeriod <= min_start:
             raise _bad(
@@ -339,8 +343,9 @@ def validate_keys(policy: PublishPolicy, data: PublishIn, *, now: dt.datetime) -
             )
         if not 0 <= item.transmissionRisk <= MAX_TRANSMISSION_RISK:
             raise _bad(
-                f"key {index}: invalid transmission risk {item.transmissionRisk}, must be 0..8",
-                f"khoá {index}: transmissionRisk phải trong 0..8",
+                f"key {index}: invalid transmission risk {item.transmissionRisk}, "
+                f"must be 0..{MAX_TRANSMISSION_RISK}",
+                f"khoá {index}: transmissionRisk phải trong 0..{MAX_TRANSMISSION_RISK}",
             )
         end = item.rollingStartNumber + item.rollingPeriod
         created = default_created
@@ -425,9 +430,11 @@ def publish(
     onset = _symptom_onset(policy, data.symptomOnsetInterval, claims, now)
     warnings: list[str] = []
     kept: list[_Incoming] = []
-    onset_day = onset // DAY_INTERVALS * DAY_INTERVALS
+    onset_day = onset // TEK_ROLLING_PERIOD * TEK_ROLLING_PERIOD
     for index, key in enumerate(incoming):
-        days = days_between_intervals(onset_day, key.start // DAY_INTERVALS * DAY_INTERVALS)
+        days = days_between_intervals(
+            onset_day, key.start // TEK_ROLLING_PERIOD * TEK_ROLLING_PERIOD
+        )
         if abs(days) > policy.max_onset_days:
             warnings.append(
                 f"key {index} symptom onset is too large, {abs(days)} > "

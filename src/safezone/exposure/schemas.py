@@ -54,6 +54,15 @@ class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     code: StrictStr = Field(max_length=64)
+    powChallenge: StrictStr = Field(  # noqa: N815
+        default="", max_length=256, description="a challenge from a 428 answer, once solved"
+    )
+    powSolution: StrictStr = Field(  # noqa: N815
+        default="",
+        max_length=32,
+        description="a string with SHA-256(powChallenge ':' powSolution) starting with powBits "
+        "zero bits",
+    )
     padding: StrictStr = Field(default="", max_length=8192)
 
 
@@ -81,6 +90,28 @@ class CertificateOut(BaseModel):
     """The ES256 verification certificate."""
 
     certificate: str
+    padding: str = ""
+
+
+class PhoneFieldError(BaseModel):
+    """One error, naming the field, in Vietnamese and English."""
+
+    field: str | None
+    code: str
+    message_vi: str
+    message_en: str
+
+
+class PhoneErrorOut(BaseModel):
+    """A refused verify or certificate request (padded like every phone answer).
+
+    ``428 proof_of_work_required`` carries a challenge: solve it (``powBits`` leading zero bits
+    of SHA-256) and send the same request again with ``powChallenge`` and ``powSolution``.
+    """
+
+    errors: list[PhoneFieldError]
+    powChallenge: str | None = None  # noqa: N815
+    powBits: int | None = None  # noqa: N815
     padding: str = ""
 
 
