@@ -83,8 +83,8 @@ class ExposureConfig(BaseModel):
     rate_limit_window_seconds: int = Field(default=3600, ge=1)
     rate_limit_per_client: int = Field(default=30, ge=1)
     failed_guess_budget: int = Field(default=1000, ge=1)
-    proof_of_work_base_bits: int = Field(default=16, ge=1, le=32)
-    proof_of_work_max_bits: int = Field(default=22, ge=1, le=32)
+    proof_of_work_base_bits: int = Field(default=18, ge=1, le=32)
+    proof_of_work_max_bits: int = Field(default=24, ge=1, le=32)
     proof_of_work_seconds: int = Field(default=300, ge=10, le=3600)
     # Publish rules (the reference server's defaults).
     max_keys_per_publish: int = Field(default=30, ge=1, le=100)

@@ -318,6 +318,7 @@ class PhoneRoute:
     decoy: Callable[[ExposureRuntime, bytes], dict[str, Any]]
     error: Callable[[PhoneError], dict[str, Any]]
     parse_error_code: str | None = None
+    limited: bool = True
     counts_failed_guesses: bool = False
 
 
@@ -332,6 +333,8 @@ def _publish_error(error: PhoneError) -> dict[str, Any]:
 def _limit_step(runtime: ExposureRuntime, route: PhoneRoute, client: str, body: Any) -> None:
     """Per-address limit; on verify, the failed-guess budget and the proof of work."""
     limits = runtime.limits
+    if not route.limited:
+        return
     if not route.counts_failed_guesses:
         if not limits.hit_client(client).allowed:
             raise PhoneError(429, RATE_LIMITED)
@@ -495,6 +498,10 @@ PUBLISH = PhoneRoute(
     decoy=_publish_decoy,
     error=_publish_error,
     parse_error_code=BAD_REQUEST,
+    # The single-use certificate is publish's limit: it comes only through the limited verify
+    # and certificate routes, and a request without a valid one never reaches the database.
+    # Counting addresses here would cost two database round trips on every upload.
+    limited=False,
 )
 
 
