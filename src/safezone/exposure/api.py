@@ -306,9 +306,11 @@ PROOF_OF_WORK_REQUIRED = FieldError(
 class PhoneRoute:
     """What differs between the three phone routes; :func:`_phone` does the rest.
 
-    ``store`` runs in a database transaction and returns the success payload; ``guard`` (verify
-    only) may demand a proof of work before it; ``decoy`` builds a decoy's success payload;
-    ``error`` shapes an error payload (publish speaks the reference server's ``error``/``code``).
+    ``store`` runs in a database transaction and returns the success payload; ``decoy`` builds
+    a decoy's success payload; ``error`` shapes an error payload (publish speaks the reference
+    server's ``error``/``code``); ``limited`` routes count requests per address;
+    ``counts_failed_guesses`` (verify) spends the global failed-guess budget and asks for a
+    proof of work above it.
     """
 
     name: str
