@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from safezone import __version__
 from safezone.accounts import api as account_api
@@ -23,7 +22,7 @@ from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views
 from safezone.web.errors import install_error_handlers
-from safezone.web.middleware import RequestMiddleware
+from safezone.web.middleware import RequestMiddleware, RotatingSessionMiddleware
 
 SESSION_COOKIE = "safezone_session"
 
@@ -48,15 +47,18 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = db
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.keyring.key("safezone-web-session").hex(),
+        RotatingSessionMiddleware,
+        secret_keys=[key.hex() for key in settings.keyring.keys("safezone-web-session")],
         session_cookie=SESSION_COOKIE,
         max_age=settings.web.session_max_age_seconds,
         same_site="lax",
-        https_only=settings.web.secure_cookies,
+        https_only=settings.web.https,
     )
-    # Added last, so it runs first: the language is set before anything renders.
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.web.max_body_bytes)
+    # Added last, so it runs first: the language is set before anything renders, and every
+    # response (errors and 413s included) gets the security headers.
+    app.add_middleware(
+        RequestMiddleware, max_body_bytes=settings.web.max_body_bytes, https=settings.web.https
+    )
     install_error_handlers(app)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"

@@ -313,7 +313,7 @@ def users_list(data_dir: DataDirOption = None) -> None:
 
     database = _database(settings_for(data_dir))
     table = Table()
-    for column in ("username", "full name", "role", "unit", "active", "locked until"):
+    for column in ("username", "full name", "role", "unit", "active", "last login"):
         table.add_column(column, no_wrap=True)
     with database.session() as session:
         for user in session.scalars(select(User).order_by(User.username)):
@@ -323,7 +323,7 @@ def users_list(data_dir: DataDirOption = None) -> None:
                 user.role.value,
                 f"{user.unit_code} {display_name(user.unit)}",
                 "yes" if user.is_active else "no",
-                _local_time(user.locked_until),
+                _local_time(user.last_login_at),
             )
     print_table(table)
 
@@ -356,7 +356,10 @@ def serve(
         port=port or settings.web.port,
         workers=workers or settings.web.workers,
         access_log=False,
-        proxy_headers=False,
+        # Client addresses (login throttling, /metrics) come from X-Forwarded-For only when
+        # the request comes through a proxy listed in SAFEZONE_WEB__TRUSTED_PROXIES.
+        proxy_headers=bool(settings.web.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.web.trusted_proxies) or None,
         server_header=False,
     )
 

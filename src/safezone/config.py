@@ -8,6 +8,7 @@ them, so the CLI and the demo work on the same database.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -15,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from safezone.keyring import KeyRing
@@ -32,19 +33,51 @@ class ConfigError(Exception):
 class WebConfig(BaseModel):
     """The web process (`safezone serve`)."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
-    secure_cookies: bool = False  # set true behind HTTPS
+    # Served over HTTPS (directly or behind a TLS proxy): cookies get the ``Secure`` flag and
+    # browsers are told to stay on HTTPS. ``SAFEZONE_WEB__SECURE_COOKIES`` is the older name.
+    https: bool = Field(default=False, validation_alias=AliasChoices("https", "secure_cookies"))
+    # Absolute lifetime of a staff session (and of its cookie).
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Addresses (CIDR) that may read /metrics without a token; admins' tokens always may.
+    # An empty list: token only. Behind a proxy on the same host, set ``trusted_proxies`` too,
+    # or every request would come "from loopback".
+    metrics_from: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # ``forwarded_allow_ips``): the client address that login throttling and /metrics see.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("metrics_from")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """The older name of ``https``."""
+        return self.https
 
 
 class AccountsConfig(BaseModel):
-    """Login throttling and lockout."""
+    """Staff sessions and login throttling (no hard lockout: see docs/security.md)."""
 
-    max_failed_logins: int = Field(default=5, ge=1)
-    lockout_seconds: int = Field(default=15 * 60, ge=1)
+    # A session not used for this long ends (the absolute limit is web.session_max_age_seconds).
+    session_idle_seconds: int = Field(default=3600, ge=60)
+    # Failed logins allowed per (username, client address) per window, then that pair waits.
+    login_pair_limit: int = Field(default=5, ge=1)
+    login_pair_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Failed logins per username from all addresses per window; beyond it only addresses that
+    # logged in to the account successfully before (within login_known_days) may still try.
+    login_account_limit: int = Field(default=20, ge=1)
+    login_account_window_seconds: int = Field(default=3600, ge=1)
+    login_known_days: int = Field(default=30, ge=1)
 
 
 class WorkerConfig(BaseModel):

@@ -1,6 +1,6 @@
 """Every ORM table of the project, imported so the metadata is complete (Alembic, tests)."""
 
-from safezone.accounts.models import ApiToken, AuditEvent, User
+from safezone.accounts.models import ApiToken, AuditEvent, User, UserSession
 from safezone.declarations.models import (
     DailyUpdate,
     Declaration,
@@ -40,6 +40,7 @@ __all__ = [
     "Upload",
     "UsedCertificate",
     "User",
+    "UserSession",
     "VerificationCode",
     "VerificationToken",
 ]

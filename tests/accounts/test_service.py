@@ -1,4 +1,4 @@
-"""Users, login lockout, tokens and the append-only audit log."""
+"""Users, tokens, scopes and the append-only audit log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from safezone.accounts import service
+from safezone.accounts.login import LoginGuard, authenticate
 from safezone.accounts.models import ApiToken, AuditEvent, Role, User
+from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.errors import Forbidden, InvalidInput, NotFound
 from tests.conftest import PASSWORD, MakeUser
@@ -50,52 +52,11 @@ def test_duplicate_username(db: Database, make_user: MakeUser) -> None:
     assert caught.value.errors[0].code == "username_taken"
 
 
-def test_unknown_user_and_wrong_password_fail_the_same_way(
-    db: Database, make_user: MakeUser
+def test_disabled_user_cannot_log_in_or_use_tokens(
+    db: Database, make_user: MakeUser, settings: Settings
 ) -> None:
-    make_user("real.user")
-    errors = []
-    for username, password in (("ghost.user", PASSWORD), ("real.user", "wrong-password!")):
-        with db.session() as session, pytest.raises(service.LoginFailed) as caught:
-            service.authenticate(session, username, password, now=NOW)
-        errors.append(caught.value.errors)
-    assert errors[0] == errors[1]
-
-
-def test_five_failures_lock_for_fifteen_minutes(db: Database, make_user: MakeUser) -> None:
-    make_user("locky")
-    for attempt in range(5):
-        with db.session() as session:
-            expected = service.AccountLocked if attempt == 4 else service.LoginFailed
-            with pytest.raises(expected):
-                service.authenticate(session, "locky", "bad-password-x", now=NOW)
-    # Even the right password is refused while locked, with a specific message.
-    with db.session() as session, pytest.raises(service.AccountLocked) as caught:
-        service.authenticate(session, "locky", PASSWORD, now=NOW + dt.timedelta(minutes=14))
-    assert caught.value.errors[0].code == "account_locked"
-    assert caught.value.until == NOW + dt.timedelta(minutes=15)
-    with db.session() as session:
-        user = service.authenticate(session, "locky", PASSWORD, now=NOW + dt.timedelta(minutes=16))
-        assert user.failed_logins == 0
-        actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions.count("login.failed") == 5
-    assert "login.locked" in actions
-    assert actions[-1] == "login"
-
-
-def test_a_success_resets_the_failure_count(db: Database, make_user: MakeUser) -> None:
-    make_user("resetty")
-    for _ in range(4):
-        with db.session() as session, pytest.raises(service.LoginFailed):
-            service.authenticate(session, "resetty", "bad-password-x", now=NOW)
-    with db.session() as session:
-        service.authenticate(session, "resetty", PASSWORD, now=NOW)
-    with db.session() as session, pytest.raises(service.LoginFailed):
-        service.authenticate(session, "resetty", "bad-password-x", now=NOW)
-
-
-def test_disabled_user_cannot_log_in_or_use_tokens(db: Database, make_user: MakeUser) -> None:
     created = make_user("disabled.user")
+    guard = LoginGuard.from_settings(settings, db.engine)
     with db.session() as session:
         user = session.get_one(User, created.id)
         token = service.issue_token(session, user)
@@ -104,7 +65,7 @@ def test_disabled_user_cannot_log_in_or_use_tokens(db: Database, make_user: Make
     with db.session() as session:
         assert service.user_for_token(session, token) is None
         with pytest.raises(service.LoginFailed):
-            service.authenticate(session, "disabled.user", PASSWORD)
+            authenticate(session, guard, "disabled.user", PASSWORD, address="10.0.0.1")
 
 
 def test_tokens_are_hashed_at_rest_and_revocable(db: Database, make_user: MakeUser) -> None:
@@ -141,16 +102,18 @@ def test_scope_and_role_checks(db: Database, make_user: MakeUser) -> None:
         ]
 
 
-def test_set_password_validates_and_unlocks(db: Database, make_user: MakeUser) -> None:
+def test_set_password_validates(db: Database, make_user: MakeUser, settings: Settings) -> None:
     created = make_user("pw.user")
     with db.session() as session:
         user = session.get_one(User, created.id)
         with pytest.raises(InvalidInput):
             service.set_password(session, user, "short", actor="admin")
-        user.locked_until = NOW + dt.timedelta(days=1)
         service.set_password(session, user, "a-brand-new-password", actor="admin")
+    guard = LoginGuard.from_settings(settings, db.engine)
     with db.session() as session:
-        assert service.authenticate(session, "pw.user", "a-brand-new-password").locked_until is None
+        authenticate(session, guard, "pw.user", "a-brand-new-password", address="10.0.0.1")
+        with pytest.raises(service.LoginFailed):
+            authenticate(session, guard, "pw.user", PASSWORD, address="10.0.0.1")
 
 
 @pytest.mark.parametrize(

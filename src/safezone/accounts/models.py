@@ -37,8 +37,8 @@ class User(Base):
     )
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code", ondelete="RESTRICT"))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Failed logins since the last successful one: told to the user at their next login.
     failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
 
@@ -62,6 +62,24 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """A logged-in browser: the cookie carries a random id, only its SHA-256 is stored here.
+
+    Deleting the row ends the session, even for a copy of the cookie (logout, password change).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]  # absolute end, whatever the activity
 
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -1,4 +1,4 @@
-"""Users, login with lockout, API tokens and the audit log. No HTTP here."""
+"""Users, API tokens, scopes and the audit log. No HTTP here (login: :mod:`.login`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
+from safezone.accounts import sessions
 from safezone.accounts.models import ApiToken, AuditEvent, Role, User
-from safezone.accounts.passwords import hash_password, needs_rehash, verify_password
+from safezone.accounts.passwords import hash_password
 from safezone.db.base import utcnow
 from safezone.errors import FieldError, Forbidden, InvalidInput, NotFound, SafezoneError
 from safezone.units.models import Unit
@@ -36,24 +37,6 @@ class LoginFailed(SafezoneError):
                 "invalid_credentials",
                 "Tên đăng nhập hoặc mật khẩu không đúng.",
                 "Wrong username or password.",
-            )
-        )
-
-
-class AccountLocked(SafezoneError):
-    """Too many failed logins in a row."""
-
-    status_hint = 423
-
-    def __init__(self, until: dt.datetime) -> None:
-        self.until = until
-        stamp = until.strftime("%H:%M UTC")
-        super().__init__(
-            FieldError(
-                None,
-                "account_locked",
-                f"Tài khoản tạm khoá do đăng nhập sai nhiều lần; thử lại sau {stamp}.",
-                f"Account locked after too many failed logins; try again after {stamp}.",
             )
         )
 
@@ -220,8 +203,16 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str, *, actor: str | None) -> None:
-    """Change a password (and unlock the account)."""
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    actor: str | None,
+    keep_session: str | None = None,
+) -> None:
+    """Change a password and end every session of the user (but ``keep_session``, the caller's
+    own when users change their own password): a stolen cookie dies with the old password."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput.single(
             "password",
@@ -230,68 +221,24 @@ def set_password(session: Session, user: User, password: str, *, actor: str | No
             f"Password needs at least {MIN_PASSWORD_LENGTH} characters.",
         )
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    ended = sessions.end_all(session, user.id, keep=keep_session)
+    record(
+        session,
+        actor=actor,
+        action="user.password",
+        object_type="user",
+        object_id=user.id,
+        detail={"sessions_ended": ended},
+    )
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: str | None) -> None:
-    """Enable or disable a user (disabled users cannot log in nor use their tokens)."""
+    """Enable or disable a user (disabled users cannot log in nor use their tokens or sessions)."""
     user.is_active = active
+    if not active:
+        sessions.end_all(session, user.id)
     action = "user.enable" if active else "user.disable"
     record(session, actor=actor, action=action, object_type="user", object_id=user.id)
-
-
-def authenticate(
-    session: Session,
-    username: str,
-    password: str,
-    *,
-    max_failed: int = 5,
-    lockout: dt.timedelta = dt.timedelta(minutes=15),
-    now: dt.datetime | None = None,
-) -> User:
-    """Check a login; count failures and lock after ``max_failed`` in a row.
-
-    Raises LoginFailed (unknown user and wrong password look the same) or AccountLocked.
-    The failure counters are written in the caller's transaction: commit it even on failure.
-    """
-    now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        verify_password(None, password)  # same work as a real check
-        raise AccountLocked(user.locked_until)
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not user.is_active:
-        raise LoginFailed
-    if not valid:
-        user.failed_logins += 1
-        record(
-            session,
-            actor=user.username,
-            action="login.failed",
-            object_type="user",
-            object_id=user.id,
-        )
-        if user.failed_logins >= max_failed:
-            user.locked_until = now + lockout
-            user.failed_logins = 0
-            record(
-                session,
-                actor=user.username,
-                action="login.locked",
-                object_type="user",
-                object_id=user.id,
-            )
-            raise AccountLocked(user.locked_until)
-        raise LoginFailed
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    record(session, actor=user.username, action="login", object_type="user", object_id=user.id)
-    return user
 
 
 def _hash_token(token: str) -> str:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safezone.accounts import service
+from safezone.accounts import service, sessions
+from safezone.accounts.login import LoginGuard, authenticate
 from safezone.errors import SafezoneError
 from safezone.web import i18n
-from safezone.web.deps import CsrfProtected, CurrentUser, DatabaseDep, SessionDep, SettingsDep
-from safezone.web.security import login_session, logout_session
+from safezone.web.deps import (
+    CsrfProtected,
+    CurrentUser,
+    DatabaseDep,
+    SessionDep,
+    SettingsDep,
+    session_policy,
+)
+from safezone.web.security import login_session, logout_session, note_failed_logins, session_id
 from safezone.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,17 +49,14 @@ def login(
 ) -> Response:
     """Check the credentials; failures are counted (and committed) even though login fails."""
     failure: SafezoneError | None = None
+    guard = LoginGuard.from_settings(settings, database.engine)
+    address = request.client.host if request.client else "unknown"
     with database.session() as session:
         try:
-            user_id = service.authenticate(
-                session,
-                username,
-                password,
-                max_failed=settings.accounts.max_failed_logins,
-                lockout=dt.timedelta(seconds=settings.accounts.lockout_seconds),
-            ).id
+            result = authenticate(session, guard, username, password, address=address)
+            token = sessions.start(session, result.user, session_policy(settings))
         except SafezoneError as error:
-            failure = error  # the session still commits the failure counter
+            failure = error  # the session still commits the failure counter and audit entry
     if failure is not None:
         message = failure.errors[0]
         text = message.message_vi if i18n.get_locale() == "vi" else message.message_en
@@ -62,14 +66,18 @@ def login(
             {"next": _safe_next(next), "error": text, "username": username},
             status_code=failure.status_hint,
         )
-    login_session(request, user_id)
+    login_session(request, token)
+    if result.failed_since_last:
+        note_failed_logins(request, result.failed_since_last)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfProtected])
 def logout(request: Request, session: SessionDep, user: CurrentUser) -> RedirectResponse:
-    """End the session."""
+    """End the session: its server-side row is deleted, so copies of the cookie stop working."""
     # The request's own session: a second one in this thread would wait for its write lock.
+    if (token := session_id(request)) is not None:
+        sessions.end(session, token)
     service.record(
         session, actor=user.username, action="logout", object_type="user", object_id=user.id
     )

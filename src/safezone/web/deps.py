@@ -11,12 +11,13 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from safezone.accounts import sessions
 from safezone.accounts.models import Role, User
 from safezone.accounts.service import Scope, require_role, user_for_token
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.errors import FieldError, SafezoneError
-from safezone.web.security import check_csrf
+from safezone.web.security import check_csrf, session_id
 
 
 class LoginRequired(SafezoneError):
@@ -82,6 +83,8 @@ async def _database(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # scope="function": the commit happens before the response is sent, so a 2xx means stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -102,16 +105,42 @@ class Viewer:
     unit_code: str
 
 
-def get_optional_user(request: Request, session: SessionDep) -> User | None:
-    """The staff member behind a bearer token or the session cookie, if any."""
+def session_policy(settings: Settings) -> sessions.SessionPolicy:
+    """How long staff sessions last, from the settings."""
+    return sessions.SessionPolicy(
+        idle=dt.timedelta(seconds=settings.accounts.session_idle_seconds),
+        absolute=dt.timedelta(seconds=settings.web.session_max_age_seconds),
+    )
+
+
+async def cookie_session(request: Request) -> str | None:
+    """The server-side session id of a cookie-authenticated request, CSRF-checked.
+
+    Every state-changing request that rides on the session cookie must carry the CSRF token
+    (form field or ``X-CSRF-Token`` header), JSON routes included; bearer-token clients send no
+    cookie and are exempt.
+    """
+    if _bearer(request) is not None:
+        return None
+    token = session_id(request)
+    if token is not None and request.method not in SAFE_METHODS:
+        await check_csrf(request)
+    return token
+
+
+def get_optional_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    cookie: Annotated[str | None, Depends(cookie_session)],
+) -> User | None:
+    """The staff member behind a bearer token or a live server-side session, if any."""
     token = _bearer(request)
     user: User | None = None
     if token is not None:
         user = user_for_token(session, token)
-    elif "session" in request.scope and (uid := request.session.get("uid")) is not None:
-        user = session.get(User, uid)
-        if user is not None and not user.is_active:
-            user = None
+    elif cookie is not None:
+        user = sessions.user_for(session, cookie, session_policy(settings))
     request.state.user = None if user is None else Viewer(user.username, user.role, user.unit_code)
     return user
 

@@ -1,4 +1,9 @@
-"""Session-bound CSRF tokens and the session's user id."""
+"""What the signed session cookie holds: the CSRF token, the server-side session's id, notices.
+
+The cookie is signed (so it cannot be forged) but readable; it holds no user id: only the random
+id of a row in ``user_sessions`` (see :mod:`safezone.accounts.sessions`), so ending that row
+ends the login for every copy of the cookie.
+"""
 
 from __future__ import annotations
 
@@ -43,13 +48,38 @@ async def check_csrf(request: Request) -> None:
         )
 
 
-def login_session(request: Request, user_id: int) -> None:
-    """Start a fresh session for ``user_id`` (a new CSRF token defeats session fixation)."""
+SESSION_ID = "sid"
+FAILED_LOGINS = "failed_logins"
+
+
+def login_session(request: Request, session_id: str) -> None:
+    """Start a fresh cookie for a server-side session (a new CSRF token defeats fixation)."""
     request.session.clear()
-    request.session["uid"] = user_id
+    request.session[SESSION_ID] = session_id
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
+def session_id(request: Request) -> str | None:
+    """The server-side session id the cookie carries, if any."""
+    if "session" not in request.scope:
+        return None
+    value = request.session.get(SESSION_ID)
+    return value if isinstance(value, str) and value else None
+
+
 def logout_session(request: Request) -> None:
-    """Forget the session's user (the language cookie stays)."""
+    """Forget the session (the language cookie stays)."""
     request.session.clear()
+
+
+def note_failed_logins(request: Request, count: int) -> None:
+    """Tell the next page of this session how many logins failed before this one (once)."""
+    request.session[FAILED_LOGINS] = count
+
+
+def pop_failed_logins(request: Request) -> int:
+    """The pending count of failed logins to report, removed so it shows once."""
+    if "session" not in request.scope:
+        return 0
+    value = request.session.pop(FAILED_LOGINS, 0)
+    return value if isinstance(value, int) else 0

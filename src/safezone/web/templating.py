@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse
 
 from safezone.units.names import display_name
 from safezone.web import dates, i18n
-from safezone.web.security import csrf_token
+from safezone.web.security import csrf_token, pop_failed_logins
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 # web/templates first, then each domain's folder; templates are named "<domain>/<page>.html".
@@ -42,6 +42,23 @@ environment.globals["DATE_PLACEHOLDER"] = dates.PLACEHOLDER
 templates = Jinja2Templates(env=environment)
 
 
+def _notice(request: Request) -> str | None:
+    # The one session notice so far: failed logins since the user's previous login.
+    count = pop_failed_logins(request)
+    if not count:
+        return None
+    return i18n.ngettext(
+        "%(num)d failed login attempt since your last login.",
+        "%(num)d failed login attempts since your last login.",
+        count,
+    ) % {"num": count}
+
+
+def csp_nonce(request: Request) -> str:
+    """This response's Content-Security-Policy nonce (for the rare inline ``<script>``)."""
+    return str(request.scope.get("state", {}).get("csp_nonce", ""))
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
@@ -51,6 +68,8 @@ def render(
         "csrf_token": csrf_token(request),
         "lang": i18n.get_locale(),
         "locales": i18n.LOCALES,
+        "csp_nonce": csp_nonce(request),
+        "notice": _notice(request),
     }
     return templates.TemplateResponse(
         request, name, {**base, **(context or {})}, status_code=status_code

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from safezone.db.engine import DatabaseUnavailable
-from safezone.web.deps import DatabaseDep
+from safezone.accounts.models import Role
+from safezone.errors import Forbidden
+from safezone.web.deps import DatabaseDep, OptionalUser, SettingsDep
 
 router = APIRouter()
 
@@ -42,7 +45,27 @@ def healthz(database: DatabaseDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+def _from_allowed_network(request: Request, networks: list[str]) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # not an address (e.g. a test client or a Unix socket)
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-def metrics() -> Response:
-    """Prometheus metrics."""
+def metrics(request: Request, settings: SettingsDep, user: OptionalUser) -> Response:
+    """Prometheus metrics: for an admin (token or session), or from ``web.metrics_from``.
+
+    Route names and counts tell an outsider which features are used and how much: not public.
+    """
+    is_admin = user is not None and user.role is Role.ADMIN
+    if not is_admin and not _from_allowed_network(request, settings.web.metrics_from):
+        raise Forbidden.single(
+            None,
+            "metrics_forbidden",
+            "Chỉ quản trị viên hoặc máy được phép mới xem được số liệu vận hành.",
+            "Metrics are only for administrators or allowed addresses.",
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
