@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
-from safezone.accounts.models import AuditEvent
+from safezone.accounts import service
+from safezone.accounts.models import AuditEvent, User
 from safezone.db.engine import Database
+from safezone.web.deps import CurrentUser
 from tests.conftest import PASSWORD, MakeUser, csrf_from, login
 
 HTML = {"Accept": "text/html"}
@@ -72,31 +76,146 @@ def test_wrong_password_message_in_both_languages(client: TestClient, make_user:
         assert expected in response.text
 
 
-def test_locked_account_through_the_form(client: TestClient, make_user: MakeUser) -> None:
-    make_user("lock.web")
-    statuses = []
-    for _ in range(6):
-        page = client.get("/login", headers=HTML)
-        statuses.append(
-            client.post(
-                "/login",
-                data={
-                    "username": "lock.web",
-                    "password": "bad-bad-1",
-                    "csrf_token": csrf_from(page.text),
-                },
-                headers=HTML,
-            ).status_code
-        )
-    assert statuses == [401, 401, 401, 401, 423, 423]
+def _post_login(client: TestClient, username: str, password: str) -> Response:
     page = client.get("/login", headers=HTML)
-    response = client.post(
+    return client.post(
         "/login",
-        data={"username": "lock.web", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
         headers=HTML,
+        follow_redirects=False,
     )
-    assert response.status_code == 423
-    assert "tạm khoá" in response.text
+
+
+def _from(app: FastAPI, address: str) -> TestClient:
+    return TestClient(app, base_url="http://testserver", client=(address, 40000))
+
+
+def test_unknown_throttled_and_wrong_password_look_identical(
+    app: FastAPI, make_user: MakeUser
+) -> None:
+    """Before: 423 "account locked until HH:MM UTC" for existing accounts only."""
+    make_user("lock.web")
+    client = _from(app, "203.0.113.9")
+
+    def answer(username: str, password: str) -> tuple[int, str]:
+        response = _post_login(client, username, password)
+        # The form echoes the name typed; everything else must match byte for byte.
+        return response.status_code, response.text.replace(username, "NAME")
+
+    assert answer("lock.web", "bad-bad-1") == answer("ghost.web", "bad-bad-1")
+    for _ in range(6):
+        _post_login(client, "lock.web", "bad-bad-1")
+        _post_login(client, "ghost.web", "bad-bad-1")
+    throttled = answer("lock.web", PASSWORD)
+    assert throttled == answer("ghost.web", PASSWORD) == answer("lock.web", "bad-bad-1")
+    assert throttled[0] == 429
+    assert "thử lại sau 15 phút" in throttled[1]
+    assert "khoá" not in throttled[1] and "locked" not in throttled[1]
+
+
+def test_an_attacker_cannot_lock_the_user_out(app: FastAPI, make_user: MakeUser) -> None:
+    make_user("target.web")
+    attacker = _from(app, "203.0.113.66")
+    statuses = [_post_login(attacker, "target.web", "guess-guess").status_code for _ in range(10)]
+    assert statuses == [401] * 5 + [429] * 5
+    user = _from(app, "198.51.100.7")
+    assert _post_login(user, "target.web", PASSWORD).status_code == 303
+    assert user.get("/api/v1/me").json()["username"] == "target.web"
+
+
+def test_failed_attempts_are_reported_once_at_the_next_login(
+    app: FastAPI, make_user: MakeUser, db: Database
+) -> None:
+    make_user("notified")
+    attacker = _from(app, "203.0.113.66")
+    for _ in range(3):
+        _post_login(attacker, "notified", "guess-guess")
+    user = _from(app, "198.51.100.7")
+    assert _post_login(user, "notified", PASSWORD).status_code == 303
+    first = user.get("/units", headers=HTML).text
+    assert "Có 3 lần đăng nhập sai vào tài khoản của bạn kể từ lần đăng nhập trước." in first
+    again = user.get("/units?lang=en", headers=HTML).text
+    assert "failed login" not in again and "đăng nhập sai" not in again
+    with db.session() as session:
+        failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "login.failed"))
+        assert len(failed.all()) == 3
+
+
+def test_english_notice_uses_the_plural(app: FastAPI, make_user: MakeUser) -> None:
+    make_user("notified.en")
+    attacker = _from(app, "203.0.113.66")
+    _post_login(attacker, "notified.en", "guess-guess")
+    user = _from(app, "198.51.100.7")
+    user.get("/units?lang=en", headers=HTML)
+    assert _post_login(user, "notified.en", PASSWORD).status_code == 303
+    assert "1 failed login attempt since your last login." in user.get("/units", headers=HTML).text
+
+
+def test_a_copied_cookie_is_worthless_after_logout(app: FastAPI, make_user: MakeUser) -> None:
+    """Before: the signed cookie carried the user id and worked for 8 hours after logout."""
+    make_user("copied")
+    victim = _from(app, "198.51.100.7")
+    csrf = login(victim, "copied")
+    thief = _from(app, "203.0.113.66")
+    thief.cookies.update(victim.cookies)
+    assert thief.get("/api/v1/me").json()["username"] == "copied"
+    response = victim.post("/logout", data={"csrf_token": csrf}, headers=HTML)
+    assert response.status_code in (200, 303)
+    assert thief.get("/api/v1/me").status_code == 401
+    assert thief.get("/declarations", headers=HTML, follow_redirects=False).status_code in (
+        302,
+        303,
+        401,
+    )
+
+
+def test_a_password_change_ends_the_other_sessions(
+    app: FastAPI, make_user: MakeUser, db: Database
+) -> None:
+    created = make_user("rotated.pw")
+    laptop, phone = _from(app, "198.51.100.7"), _from(app, "198.51.100.8")
+    login(laptop, "rotated.pw")
+    login(phone, "rotated.pw")
+    with db.session() as session:
+        service.set_password(
+            session, session.get_one(User, created.id), "a-new-long-password", actor="admin"
+        )
+    assert laptop.get("/api/v1/me").status_code == 401
+    assert phone.get("/api/v1/me").status_code == 401
+    login(phone, "rotated.pw", "a-new-long-password")
+    assert phone.get("/api/v1/me").status_code == 200
+
+
+def test_cookie_sessions_need_the_csrf_header_on_json_writes(
+    app: FastAPI, make_user: MakeUser, token_for
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: only form POSTs were checked; a JSON POST riding on the cookie was not."""
+    officer = make_user("json.officer", "verifier", "555")
+    browser = _from(app, "198.51.100.7")
+    csrf = login(browser, "json.officer")
+    body = {"unit_code": "555", "test_type": "confirmed", "test_date": None}
+    refused = browser.post("/api/v1/verification/codes", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["code"] == "csrf_failed"
+    # Every unsafe method of every route that takes the staff user, e.g. a DELETE:
+    def remove(user: CurrentUser) -> dict[str, str]:
+        return {"removed_by": user.username}
+
+    app.add_api_route("/api/v1/test-only", remove, methods=["PUT", "PATCH", "DELETE"])
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert browser.request(method, "/api/v1/test-only").status_code == 403, method
+        allowed = browser.request(method, "/api/v1/test-only", headers={"X-CSRF-Token": csrf})
+        assert allowed.json() == {"removed_by": "json.officer"}, method
+    wrong = browser.post(
+        "/api/v1/verification/codes", json=body, headers={"X-CSRF-Token": "forged"}
+    )
+    assert wrong.status_code == 403
+    sent = browser.post("/api/v1/verification/codes", json=body, headers={"X-CSRF-Token": csrf})
+    assert sent.status_code != 403
+    machine = _from(app, "198.51.100.9")
+    with_token = machine.post("/api/v1/verification/codes", json=body, headers=token_for(officer))
+    assert with_token.status_code == sent.status_code
+    assert browser.get("/api/v1/me").status_code == 200  # reads need no header
 
 
 def test_open_redirects_are_ignored(client: TestClient, make_user: MakeUser) -> None:
