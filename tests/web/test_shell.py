@@ -32,9 +32,11 @@ def test_healthz_503_when_the_database_is_unreachable(settings: Settings, tmp_pa
     assert response.json()["database"] == "unreachable"
 
 
-def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+def test_metrics_count_requests_by_route_template(
+    client: TestClient, make_user, token_for  # type: ignore[no-untyped-def]
+) -> None:
     client.get("/api/v1/units/555")
-    body = client.get("/metrics").text
+    body = client.get("/metrics", headers=token_for(make_user("metrics.admin"))).text
     assert (
         'safezone_http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"}'
         in body

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from safezone.units.names import display_name
@@ -39,6 +42,18 @@ environment.filters["time"] = i18n.format_time
 environment.filters["date_input"] = dates.form_value
 environment.filters["unit_name"] = display_name
 environment.globals["DATE_PLACEHOLDER"] = dates.PLACEHOLDER
+_SCRIPT_TAG = re.compile(r"<script(?![^>]*\bnonce=)")
+
+
+@pass_context
+def _with_nonce(context: Context, html: str) -> Markup:
+    """Trusted HTML (e.g. a plotly figure) whose inline ``<script>`` tags get this response's
+    CSP nonce, so the page needs no 'unsafe-inline'."""
+    nonce = escape(context.get("csp_nonce", ""))
+    return Markup(_SCRIPT_TAG.sub(f'<script nonce="{nonce}"', str(html)))  # noqa: S704 - trusted
+
+
+environment.filters["with_nonce"] = _with_nonce
 templates = Jinja2Templates(env=environment)
 
 
