@@ -107,6 +107,10 @@ class CodePolicy:
     long_code_ttl: dt.timedelta
     token_ttl: dt.timedelta
     certificate_ttl: dt.timedelta
+    # Code keys of previous secrets: codes and tokens issued before a rotation still verify.
+    previous_code_keys: tuple[bytes, ...] = ()
+    # Certificate keys of previous secrets (publish accepts certificates issued before).
+    previous_certificate_keys: tuple[ec.EllipticCurvePrivateKey, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CodePolicy:
@@ -123,11 +127,24 @@ class CodePolicy:
             long_code_ttl=dt.timedelta(hours=config.long_code_hours),
             token_ttl=dt.timedelta(hours=config.token_hours),
             certificate_ttl=dt.timedelta(minutes=config.certificate_minutes),
+            previous_code_keys=settings.keyring.keys("safezone-exposure-codes")[1:],
+            previous_certificate_keys=tuple(
+                certificate_key_from_secret(material)
+                for material in settings.keyring.keys("safezone-exposure-cert", 48)[1:]
+            ),
         )
 
     def digest(self, kind: str, value: str) -> str:
         """The stored HMAC of a code or token (``kind`` separates the three namespaces)."""
         return hmac.new(self.code_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def digests(self, kind: str, value: str) -> list[str]:
+        """The HMACs under every key of the ring, current first: what a lookup matches."""
+        previous = (
+            hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+            for key in self.previous_code_keys
+        )
+        return [self.digest(kind, value), *previous]
 
     @property
     def public_key(self) -> ec.EllipticCurvePublicKey:
@@ -314,10 +331,10 @@ def verify_code(session: Session, policy: CodePolicy, code: str, *, now: dt.date
     value = normalise_code(code)
     if len(value) == SHORT_CODE_DIGITS and value.isdigit():
         column, expiry = VerificationCode.short_hmac, VerificationCode.short_expires_at
-        digest = policy.digest("short", value)
+        digests = policy.digests("short", value)
     elif len(value) == LONG_CODE_LENGTH and all(ch in LONG_CODE_ALPHABET for ch in value):
         column, expiry = VerificationCode.long_hmac, VerificationCode.long_expires_at
-        digest = policy.digest("long", value)
+        digests = policy.digests("long", value)
     else:
         raise VerificationRejected(CODE_REJECTED)
     # One conditional UPDATE claims the code: two phones racing with the same code cannot
@@ -325,7 +342,7 @@ def verify_code(session: Session, policy: CodePolicy, code: str, *, now: dt.date
     claimed = session.execute(
         update(VerificationCode)
         .where(
-            column == digest,
+            column.in_(digests),
             expiry > now,
             VerificationCode.claimed_at.is_(None),
             VerificationCode.revoked_at.is_(None),
@@ -380,7 +397,7 @@ def issue_certificate(
     used = session.execute(
         update(VerificationToken)
         .where(
-            VerificationToken.token_hmac == policy.digest("token", token),
+            VerificationToken.token_hmac.in_(policy.digests("token", token)),
             VerificationToken.expires_at > now,
             VerificationToken.used_at.is_(None),
         )

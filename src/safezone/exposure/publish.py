@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -107,6 +108,10 @@ class PublishPolicy:
     default_onset_days_ago: int
     window: dt.timedelta
     embargo: dt.timedelta
+    # Keys of previous secrets (key rotation): certificates and revision tokens issued before
+    # the rotation are still accepted while the previous secret is listed.
+    previous_certificate_keys: tuple[ec.EllipticCurvePublicKey, ...] = ()
+    previous_revision_keys: tuple[bytes, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings, codes: CodePolicy | None = None) -> PublishPolicy:
@@ -127,6 +132,10 @@ class PublishPolicy:
             default_onset_days_ago=config.default_symptom_onset_days_ago,
             window=dt.timedelta(seconds=config.export_window_seconds),
             embargo=dt.timedelta(seconds=config.embargo_seconds),
+            previous_certificate_keys=tuple(
+                key.public_key() for key in codes.previous_certificate_keys
+            ),
+            previous_revision_keys=settings.keyring.keys("safezone-exposure-revision")[1:],
         )
 
     @property
@@ -143,6 +152,14 @@ class PublishPolicy:
         sealed = AESGCM(self.revision_key).encrypt(nonce, plain, b"safezone-revision")
         return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
+    def _open(self, raw: bytes) -> bytes:
+        for key in (self.revision_key, *self.previous_revision_keys):
+            try:
+                return AESGCM(key).decrypt(raw[:12], raw[12:], b"safezone-revision")
+            except InvalidTag:
+                continue
+        raise InvalidTag
+
     def revision_token(self, keys: list[bytes]) -> str:
         """An encrypted, fixed-size token naming ``keys`` (only their uploader can revise)."""
         plain = bytes([_REVISION_VERSION, len(keys)]) + b"".join(keys)
@@ -152,7 +169,7 @@ class PublishPolicy:
         """The keys a revision token names; PublishRejected when it is not ours."""
         try:
             raw = base64.urlsafe_b64decode(token.encode("ascii"))
-            plain = AESGCM(self.revision_key).decrypt(raw[:12], raw[12:], b"safezone-revision")
+            plain = self._open(raw)
         except Exception:  # noqa: BLE001 - bad base64, wrong key, tampering: all the same answer
             raise PublishRejected(
                 INVALID_REVISION_TOKEN,
@@ -206,23 +223,31 @@ def verify_certificate(policy: PublishPolicy, certificate: str, *, now: dt.datet
 
     if not certificate:
         raise invalid("missing")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            certificate,
-            policy.certificate_key,
-            algorithms=[CERTIFICATE_ALGORITHM],
-            audience=policy.audience,
-            issuer=policy.issuer,
-            # Time is checked below against the injected ``now``.
-            options={
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "require": ["exp", "iat", "jti", "aud", "iss"],
-            },
-        )
-    except jwt.InvalidTokenError as error:
-        raise invalid(type(error).__name__) from None
+    keys = (policy.certificate_key, *policy.previous_certificate_keys)
+    claims: dict[str, Any] = {}
+    for position, key in enumerate(keys):
+        try:
+            claims = jwt.decode(
+                certificate,
+                key,
+                algorithms=[CERTIFICATE_ALGORITHM],
+                audience=policy.audience,
+                issuer=policy.issuer,
+                # Time is checked below against the injected ``now``.
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp", "iat", "jti", "aud", "iss"],
+                },
+            )
+            break
+        except jwt.InvalidSignatureError:
+            if position + 1 < len(keys):
+                continue  # perhaps signed under a previous secret of the key ring
+            raise invalid("InvalidSignatureError") from None
+        except jwt.InvalidTokenError as error:
+            raise invalid(type(error).__name__) from None
     stamp = now.timestamp()
     expires, not_before = claims.get("exp"), claims.get("nbf", claims.get("iat"))
     if not isinstance(expires, int) or expires <= stamp:
