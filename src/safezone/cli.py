@@ -23,6 +23,7 @@ from safezone.declarations.cli import app as declarations_app
 from safezone.en.cli import app as en_app
 from safezone.errors import SafezoneError
 from safezone.exposure.cli import app as exposure_app
+from safezone.secrets_cli import app as secrets_app
 
 console = Console()
 
@@ -57,6 +58,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
 app.add_typer(exposure_app, name="exposure", help="Exposure-notification server tools.")
 app.add_typer(declarations_app, name="declarations", help="Health declarations tools.")
+app.add_typer(secrets_app, name="secrets", help="Secret key rotation.")
 
 DataDirOption = Annotated[
     Path | None,
