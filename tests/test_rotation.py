@@ -142,9 +142,7 @@ def test_rotation_end_to_end(
         publish(
             session,
             PublishPolicy.from_settings(after, new_codes),
-            PublishIn.model_validate(
-                publish_body(new_codes, make_keys(later, days=1), now=later)
-            ),
+            PublishIn.model_validate(publish_body(new_codes, make_keys(later, days=1), now=later)),
             now=later,
         )
     with db.session() as session:

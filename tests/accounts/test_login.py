@@ -109,9 +109,7 @@ def test_attackers_rotating_addresses_never_lock_out_the_users_usual_address(
     assert _attempt(db, guard, "boss", PASSWORD, "198.51.100.7") == "ok"  # the usual address
     clock.now += 3600
     # 25 failures from 25 addresses: past the account budget of 20 per hour.
-    codes = [
-        _attempt(db, guard, "boss", f"guess-{n:04d}-x", f"203.0.113.{n}") for n in range(25)
-    ]
+    codes = [_attempt(db, guard, "boss", f"guess-{n:04d}-x", f"203.0.113.{n}") for n in range(25)]
     assert codes.count("invalid_credentials") == 20
     assert codes[20:] == ["login_throttled"] * 5
     # A new address is refused without trying the password; the usual one gets in.
@@ -137,7 +135,8 @@ def test_the_user_is_told_of_failed_attempts_once(
         actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
         login = session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).first()
     assert actions.count("login.failed") == 3
-    assert login is not None and login.detail == {"failed_since_last": 3}
+    assert login is not None
+    assert login.detail == {"failed_since_last": 3}
 
 
 def test_counters_hold_no_names_or_addresses(
@@ -148,7 +147,7 @@ def test_counters_hold_no_names_or_addresses(
     from safezone.ratelimit import RateCounter, SqlCounterStore
 
     if isinstance(counter_store, SqlCounterStore):
-        with counter_store._engine.connect() as connection:  # noqa: SLF001 - looking at rows
+        with counter_store._engine.connect() as connection:
             keys = list(connection.execute(select(RateCounter.key)).scalars())
         assert keys
         assert not any("private" in key or "203.0.113" in key for key in keys)
@@ -195,9 +194,7 @@ def test_sessions_expire_when_idle_and_at_their_absolute_end(
         pytest.fail("the session never reached its absolute end")
 
 
-def test_password_change_and_disabling_end_every_session(
-    db: Database, make_user: MakeUser
-) -> None:
+def test_password_change_and_disabling_end_every_session(db: Database, make_user: MakeUser) -> None:
     user = make_user("many.sessions")
     phone, laptop, mine = (_session_for(db, user.id) for _ in range(3))
     with db.session() as session:

@@ -37,8 +37,9 @@ def test_every_response_carries_the_security_headers(client: TestClient, path: s
 
 def test_the_script_nonce_changes_with_every_response(client: TestClient) -> None:
     nonces = {
-        re.search(r"'nonce-([^']+)'", client.get("/login").headers["content-security-policy"])
-        .group(1)  # type: ignore[union-attr]
+        re.search(
+            r"'nonce-([^']+)'", client.get("/login").headers["content-security-policy"]
+        ).group(1)  # type: ignore[union-attr]
         for _ in range(3)
     }
     assert len(nonces) == 3

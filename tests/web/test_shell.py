@@ -33,7 +33,9 @@ def test_healthz_503_when_the_database_is_unreachable(settings: Settings, tmp_pa
 
 
 def test_metrics_count_requests_by_route_template(
-    client: TestClient, make_user, token_for  # type: ignore[no-untyped-def]
+    client: TestClient,
+    make_user,
+    token_for,  # type: ignore[no-untyped-def]
 ) -> None:
     client.get("/api/v1/units/555")
     body = client.get("/metrics", headers=token_for(make_user("metrics.admin"))).text

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from safezone.db.engine import DatabaseUnavailable
 from safezone.accounts.models import Role
+from safezone.db.engine import DatabaseUnavailable
 from safezone.errors import Forbidden
 from safezone.web.deps import DatabaseDep, OptionalUser, SettingsDep
 
