@@ -33,11 +33,13 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
 
 def build_registry(settings: Settings) -> Registry:
     """Every job kind the worker knows (domains add theirs here)."""
+    from safezone.accounts import tasks as account_tasks
     from safezone.declarations import tasks as declaration_tasks
     from safezone.exposure import tasks as exposure_tasks
 
     registry = Registry()
     _register_rate_counter_purge(registry, settings)
+    account_tasks.register(registry, settings)
     declaration_tasks.register(registry, settings)
     exposure_tasks.register(registry, settings)  # export batches + retention
     return registry

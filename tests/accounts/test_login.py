@@ -10,6 +10,7 @@ from sqlalchemy import select
 from safezone.accounts import service, sessions
 from safezone.accounts.login import LoginGuard, LoginThrottled, authenticate
 from safezone.accounts.models import AuditEvent, User, UserSession
+from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.keyring import KeyRing
 from safezone.ratelimit import CounterStore
@@ -211,3 +212,24 @@ def test_password_change_and_disabling_end_every_session(db: Database, make_user
     with db.session() as session:
         service.set_active(session, session.get_one(User, user.id), False, actor="admin")
     assert _who(db, mine) is None
+
+
+def test_the_worker_purges_ended_sessions(
+    db: Database, make_user: MakeUser, settings: Settings
+) -> None:
+    from safezone.accounts.tasks import SESSION_PURGE_JOB
+    from safezone.jobs.service import enqueue_periodic, run_one
+    from safezone.runtime import build_registry
+
+    user = make_user("purged")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    _session_for(db, user.id, now=long_ago)
+    live = _session_for(db, user.id, now=dt.datetime.now(dt.UTC))
+    registry = build_registry(settings)
+    assert SESSION_PURGE_JOB in {p.kind for p in registry.periodic}
+    enqueue_periodic(db, registry)
+    while run_one(db, registry):
+        pass
+    with db.session() as session:
+        assert len(session.scalars(select(UserSession)).all()) == 1
+    assert _who(db, live, dt.datetime.now(dt.UTC)) == "purged"

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import User, UserSession
+from safezone.config import Settings
 from safezone.db.base import utcnow
 
 #: How stale ``last_seen_at`` may get before a request refreshes it: one write per minute of
@@ -29,6 +30,15 @@ class SessionPolicy:
 
     idle: dt.timedelta
     absolute: dt.timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
+        """Idle limit from ``accounts.session_idle_seconds``, absolute from
+        ``web.session_max_age_seconds`` (the cookie's own lifetime)."""
+        return cls(
+            idle=dt.timedelta(seconds=settings.accounts.session_idle_seconds),
+            absolute=dt.timedelta(seconds=settings.web.session_max_age_seconds),
+        )
 
 
 def _hash(token: str) -> str:
@@ -89,6 +99,17 @@ def end_all(session: Session, user_id: int, *, keep: str | None = None) -> int:
     if keep is not None:
         query = query.where(UserSession.token_hash != _hash(keep))
     result = session.execute(query.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_ended(session: Session, policy: SessionPolicy, *, now: dt.datetime | None = None) -> int:
+    """Delete every ended session (idle or past its end); how many (the worker runs it hourly)."""
+    now = now or utcnow()
+    result = session.execute(
+        delete(UserSession)
+        .where((UserSession.expires_at <= now) | (UserSession.last_seen_at <= now - policy.idle))
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

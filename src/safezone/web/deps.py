@@ -107,10 +107,7 @@ class Viewer:
 
 def session_policy(settings: Settings) -> sessions.SessionPolicy:
     """How long staff sessions last, from the settings."""
-    return sessions.SessionPolicy(
-        idle=dt.timedelta(seconds=settings.accounts.session_idle_seconds),
-        absolute=dt.timedelta(seconds=settings.web.session_max_age_seconds),
-    )
+    return sessions.SessionPolicy.from_settings(settings)
 
 
 async def cookie_session(request: Request) -> str | None:
