@@ -305,6 +305,50 @@ def users_token(username: str, data_dir: DataDirOption = None) -> None:
     sys.stdout.write(token + "\n")
 
 
+@users_app.command("password")
+def users_password(
+    username: str,
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Set USERNAME's password; every session of the user ends (tokens stay: see 'revoke')."""
+    from safezone.accounts import service
+
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    database = _database(settings_for(data_dir))
+    try:
+        with database.session() as session:
+            user = service.get_user(session, username)
+            service.set_password(session, user, password, actor="cli")
+    except SafezoneError as error:
+        print_domain_error(error)
+    console.print(f"password changed for {username}; every session of the user has ended")
+
+
+@users_app.command("logout")
+def users_logout(username: str, data_dir: DataDirOption = None) -> None:
+    """End every session of USERNAME now (e.g. after a cookie may have been copied)."""
+    from safezone.accounts import service, sessions
+
+    database = _database(settings_for(data_dir))
+    try:
+        with database.session() as session:
+            user = service.get_user(session, username)
+            ended = sessions.end_all(session, user.id)
+            service.record(
+                session,
+                actor="cli",
+                action="user.logout_all",
+                object_type="user",
+                object_id=user.id,
+                detail={"sessions_ended": ended},
+            )
+    except SafezoneError as error:
+        print_domain_error(error)
+    console.print(f"ended {ended} sessions of {username}")
+
+
 @users_app.command("list")
 def users_list(data_dir: DataDirOption = None) -> None:
     """List staff users."""
