@@ -311,7 +311,7 @@ def users_password(
     password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Set USERNAME's password; every session of the user ends (tokens stay: see 'revoke')."""
+    """Set USERNAME's password; every session of the user ends (API tokens stay)."""
     from safezone.accounts import service
 
     if password is None:
