@@ -8,7 +8,7 @@ from httpx import Response
 from sqlalchemy import select
 
 from safezone.accounts import service
-from safezone.accounts.models import AuditEvent, User
+from safezone.accounts.models import AuditEvent, User, UserSession
 from safezone.db.engine import Database
 from safezone.web.deps import CurrentUser
 from tests.conftest import PASSWORD, MakeUser, csrf_from, login
@@ -258,3 +258,18 @@ def test_pages_redirect_to_login_when_logged_out(client: TestClient) -> None:
     response = client.post("/logout", headers=HTML, follow_redirects=False)
     # CSRF is checked first; without a session there is no token to match.
     assert response.status_code == 403
+
+
+def test_logging_in_again_replaces_the_session(
+    app: FastAPI, make_user: MakeUser, db: Database
+) -> None:
+    make_user("twice")
+    client = _from(app, "198.51.100.7")
+    login(client, "twice")
+    copy = _from(app, "203.0.113.66")
+    copy.cookies.update(client.cookies)
+    login(client, "twice")
+    assert client.get("/api/v1/me").status_code == 200
+    assert copy.get("/api/v1/me").status_code == 401
+    with db.session() as session:
+        assert len(session.scalars(select(UserSession)).all()) == 1

@@ -54,6 +54,8 @@ def login(
     with database.session() as session:
         try:
             result = authenticate(session, guard, username, password, address=address)
+            if (previous := session_id(request)) is not None:
+                sessions.end(session, previous)  # logging in again replaces the old session
             token = sessions.start(session, result.user, session_policy(settings))
         except SafezoneError as error:
             failure = error  # the session still commits the failure counter and audit entry
