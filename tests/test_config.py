@@ -31,7 +31,7 @@ def test_postgres_urls_use_psycopg3(monkeypatch: pytest.MonkeyPatch) -> None:
         ("SAFEZONE_DATABASE_URL", "mysql://x", "SAFEZONE_DATABASE_URL"),
         ("SAFEZONE_WEB__PORT", "99999", "SAFEZONE_WEB__PORT"),
         ("SAFEZONE_LOG_LEVEL", "LOUD", "SAFEZONE_LOG_LEVEL"),
-        ("SAFEZONE_ACCOUNTS__MAX_FAILED_LOGINS", "zero", "SAFEZONE_ACCOUNTS__MAX_FAILED_LOGINS"),
+        ("SAFEZONE_ACCOUNTS__LOGIN_PAIR_LIMIT", "zero", "SAFEZONE_ACCOUNTS__LOGIN_PAIR_LIMIT"),
     ],
 )
 def test_bad_setting_names_the_setting(
