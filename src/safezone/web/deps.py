@@ -17,7 +17,7 @@ from safezone.accounts.service import Scope, require_role, user_for_token
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.errors import FieldError, SafezoneError
-from safezone.web.security import check_csrf, session_id
+from safezone.web.security import SESSION_ID, check_csrf, session_id
 
 
 class LoginRequired(SafezoneError):
@@ -138,6 +138,8 @@ def get_optional_user(
         user = user_for_token(session, token)
     elif cookie is not None:
         user = sessions.user_for(session, cookie, session_policy(settings))
+        if user is None:
+            request.session.pop(SESSION_ID, None)  # ended: the cookie stops carrying the id
     request.state.user = None if user is None else Viewer(user.username, user.role, user.unit_code)
     return user
 
