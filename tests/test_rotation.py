@@ -149,3 +149,31 @@ def test_rotation_end_to_end(
         new_export = export.run_export(session, after, storage, now=later + dt.timedelta(hours=3))
     assert new_export.files
     assert read_export(storage.get(new_export.files[-1]), public).keys  # type: ignore[arg-type]
+
+
+def test_short_lived_tokens_of_the_old_secret_verify_only_while_it_is_listed(
+    tmp_path: Path, database_url: str
+) -> None:
+    import os
+
+    from safezone.exposure.publish import PublishRejected, verify_certificate
+    from tests.exposure.conftest import certificate_for
+
+    old = _settings(tmp_path, database_url, OLD, [])
+    during = _settings(tmp_path, database_url, NEW, [OLD])
+    after = _settings(tmp_path, database_url, NEW, [])
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    old_codes = codes.CodePolicy.from_settings(old)
+    certificate = certificate_for(old_codes, make_keys(now, days=2), os.urandom(32), now=now)
+    revision = PublishPolicy.from_settings(old, old_codes).revision_token([b"k" * 16])
+    accepting = PublishPolicy.from_settings(during)
+    assert verify_certificate(accepting, certificate, now=now).tekmac
+    assert accepting.open_revision_token(revision) == {b"k" * 16}
+    assert old_codes.digest("short", "12345678") in codes.CodePolicy.from_settings(during).digests(
+        "short", "12345678"
+    )
+    refusing = PublishPolicy.from_settings(after)
+    with pytest.raises(PublishRejected):
+        verify_certificate(refusing, certificate, now=now)
+    with pytest.raises(PublishRejected):
+        refusing.open_revision_token(revision)
