@@ -3,7 +3,7 @@
 What the key ring protects, and what rotation does with it:
 
 - re-encrypted here (stored, long-lived): declarations' personal data and blind indexes
-  (:func:`safezone.declarations.service.rekey`), exposure's export signing keys
+  (:func:`safezone.declarations.rekey`), exposure's export signing keys
   (:func:`safezone.exposure.signing.rekey`);
 - verified under every key of the ring until the previous secret is dropped (short-lived, held
   by people and phones, cannot be re-made by the server): QR passes, verification codes and
@@ -25,21 +25,16 @@ from sqlalchemy.orm import Session
 from safezone.accounts.service import record
 from safezone.config import Settings
 from safezone.db.engine import Database
-from safezone.declarations.service import Policy
-from safezone.declarations.service import rekey as rekey_declarations
+from safezone.declarations import rekey as rekey_declarations
 from safezone.exposure.signing import rekey as rekey_signing_keys
 
 Rekey = Callable[[Session, Settings], int]
 
 
-def _declarations(session: Session, settings: Settings) -> int:
-    return rekey_declarations(session, Policy.from_settings(settings))
-
-
 #: What holds data sealed with a key of the ring: name -> function re-encrypting it under the
 #: current key and returning how many rows changed (idempotent, safe to run again).
 PARTS: dict[str, Rekey] = {
-    "declarations": _declarations,
+    "declarations": rekey_declarations,
     "exposure_signing_keys": rekey_signing_keys,
 }
 
