@@ -43,6 +43,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         version=__version__,
         description="Health declarations, exposure notification and the rollout campaign.",
         lifespan=lifespan,
+        # /docs is served by safezone.web.views with local assets; FastAPI's own pages load
+        # Swagger UI and ReDoc from a CDN and stay blank offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = db

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safezone.accounts import service, sessions
 from safezone.accounts.login import LoginGuard, authenticate
+from safezone.accounts.models import Role
 from safezone.errors import SafezoneError
 from safezone.web import i18n
 from safezone.web.deps import (
@@ -25,11 +26,23 @@ from safezone.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+#: Where each role lands after logging in without a ``next`` page: its daily work.
+LANDING: dict[Role, str] = {
+    Role.HEALTH_OFFICER: "/declarations",
+    Role.VERIFIER: "/exposure/codes",
+}
+
+
+def landing_page(role: Role) -> str:
+    """The page a role starts on (the overview for roles without a work page of their own)."""
+    return LANDING.get(role, "/units")
+
+
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would help phishing.
+    # Only local paths: an open redirect would help phishing. "" means "the role's landing page".
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return "/units"
+    return ""
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -45,7 +58,7 @@ def login(
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form(max_length=500)] = "/units",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "",  # noqa: A002
 ) -> Response:
     """Check the credentials; failures are counted (and committed) even though login fails."""
     failure: SafezoneError | None = None
@@ -57,6 +70,7 @@ def login(
             if (previous := session_id(request)) is not None:
                 sessions.end(session, previous)  # logging in again replaces the old session
             token = sessions.start(session, result.user, session_policy(settings))
+            role = result.user.role
         except SafezoneError as error:
             failure = error  # the session still commits the failure counter and audit entry
     if failure is not None:
@@ -71,7 +85,7 @@ def login(
     login_session(request, token)
     if result.failed_since_last:
         note_failed_logins(request, result.failed_since_last)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return RedirectResponse(_safe_next(next) or landing_page(role), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfProtected])

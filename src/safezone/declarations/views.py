@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
@@ -28,7 +29,7 @@ from safezone.errors import SafezoneError
 from safezone.units import service as units
 from safezone.units.models import COMMUNE, Unit
 from safezone.units.names import display_name
-from safezone.web import dates, i18n
+from safezone.web import charts, dates, i18n
 from safezone.web.deps import CsrfProtected, CurrentUser, SessionDep, UnitScope
 from safezone.web.templating import render
 
@@ -445,7 +446,7 @@ def queue(
     )
 
 
-def _charts(result: reports.Stats) -> str:
+def _charts(result: reports.Stats) -> Markup:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -482,13 +483,7 @@ def _charts(result: reports.Stats) -> str:
         )
     figure.update_xaxes(tickformat="%d/%m/%Y", row=1, col=1)  # the pages' date format
     figure.update_layout(barmode="stack", height=640, margin={"l": 40, "r": 10, "t": 40, "b": 40})
-    html: str = figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        config={"displayModeBar": False},
-        div_id="declarations-chart",
-    )
-    return html
+    return charts.chart(figure, chart_id="declarations-chart")
 
 
 @router.get("/declarations/dashboard", response_class=HTMLResponse)

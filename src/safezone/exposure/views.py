@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 
 from safezone.accounts.models import Role, User
 from safezone.accounts.service import require_role
@@ -14,6 +15,7 @@ from safezone.errors import SafezoneError
 from safezone.exposure import codes, stats
 from safezone.exposure.api import RuntimeDep
 from safezone.units import service as units
+from safezone.web import charts as web_charts
 from safezone.web import dates, i18n
 from safezone.web.deps import CsrfProtected, CurrentUser, SessionDep, UnitScope
 from safezone.web.templating import render
@@ -124,7 +126,7 @@ def codes_revoke(
     return RedirectResponse("/exposure/codes", status_code=303)
 
 
-def charts(data: stats.DailyStats) -> str:
+def charts(data: stats.DailyStats) -> Markup:
     """Three bar charts (codes, uploads and keys, export files and MB) as one HTML fragment."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -153,13 +155,7 @@ def charts(data: stats.DailyStats) -> str:
         figure.add_trace(go.Bar(x=days, y=values, name=name, marker_color=colour), row=row, col=1)
     figure.update_xaxes(tickformat="%d/%m/%Y")  # the pages' date format, in both languages
     figure.update_layout(height=820, margin={"l": 40, "r": 10, "t": 40, "b": 40})
-    html: str = figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        config={"displayModeBar": False},
-        div_id="exposure-chart",
-    )
-    return html
+    return web_charts.chart(figure, chart_id="exposure-chart")
 
 
 @router.get("/exposure/stats", response_class=HTMLResponse)

@@ -1,4 +1,4 @@
-"""Shell routes: home, health check, metrics."""
+"""Shell routes: home, API documentation, bundled assets, health check, metrics."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import ipaddress
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from safezone.accounts.models import Role
 from safezone.db.engine import DatabaseUnavailable
 from safezone.errors import Forbidden
 from safezone.web.deps import DatabaseDep, OptionalUser, SettingsDep
+from safezone.web.templating import render
 
 router = APIRouter()
 
@@ -33,6 +34,34 @@ def plotly_js() -> FileResponse:
         media_type="text/javascript",
         headers={"Cache-Control": "public, max-age=86400"},
     )
+
+
+def _swagger_ui_file(name: str, media_type: str) -> FileResponse:
+    import fastapi_offline
+
+    return FileResponse(
+        Path(fastapi_offline.__file__).parent / "static" / name,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/assets/swagger-ui-bundle.js", include_in_schema=False)
+def swagger_ui_js() -> FileResponse:
+    """Swagger UI's script, from the installed fastapi-offline package (no CDN)."""
+    return _swagger_ui_file("swagger-ui-bundle.js", "text/javascript")
+
+
+@router.get("/assets/swagger-ui.css", include_in_schema=False)
+def swagger_ui_css() -> FileResponse:
+    """Swagger UI's style sheet, from the installed fastapi-offline package (no CDN)."""
+    return _swagger_ui_file("swagger-ui.css", "text/css")
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI documentation (Swagger UI), served entirely from this server."""
+    return render(request, "docs.html", {"openapi_url": request.app.openapi_url})
 
 
 @router.get("/healthz", tags=["ops"])

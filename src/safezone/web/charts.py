@@ -1,0 +1,41 @@
+"""Charts on pages: a plotly figure becomes a placeholder that ``/static/charts.js`` draws.
+
+The page carries the figure as JSON in a ``data-figure`` attribute and no script of its own; the
+shared layout's ``charts.js`` loads plotly.js and then draws, so the drawing can never run before
+plotly exists (the bug of inline ``Plotly.newPlot`` calls), and pages need no ``'unsafe-inline'``
+in their Content-Security-Policy. A figure without any non-zero value shows "No data yet".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from safezone.web import i18n
+
+
+def has_data(figure: Any) -> bool:
+    """Whether any trace of ``figure`` holds a non-zero value (bar and line charts: ``y``)."""
+    for trace in figure.data:
+        values = trace.y if getattr(trace, "y", None) is not None else ()
+        if any(value for value in values):
+            return True
+    return False
+
+
+def chart(figure: Any, *, chart_id: str) -> Markup:
+    """The HTML for ``figure``: a placeholder with the figure's JSON, or a "no data" notice.
+
+    ``chart_id`` becomes the element id (tests and styles find the chart by it).
+    """
+    if not has_data(figure):
+        return Markup('<p class="chart-empty" id="{}" data-testid="chart-empty">{}</p>').format(
+            chart_id, i18n.gettext("No data yet: the chart appears once there are numbers to show.")
+        )
+    # autoescape of the attribute value keeps the JSON inert (no "</script>" tricks possible).
+    return Markup('<div class="chart" id="{}" data-figure="{}" data-failed="{}"></div>').format(
+        chart_id,
+        figure.to_json(),
+        i18n.gettext("The chart could not be drawn; the table below has the same numbers."),
+    )
