@@ -62,6 +62,14 @@ def postgres_migrated() -> bool:
 @pytest.fixture
 def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """The URL of an empty database holding only the unit tree."""
+    return empty_database_url(tmp_path, request)
+
+
+def empty_database_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Empty the test database (PostgreSQL) or copy the template into ``tmp_path`` (SQLite).
+
+    Also for fixtures of a wider scope (a module sharing one seeded database).
+    """
     if POSTGRES_URL:
         request.getfixturevalue("postgres_migrated")
         url = Settings(database_url=POSTGRES_URL).sqlalchemy_url

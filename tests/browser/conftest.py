@@ -11,7 +11,9 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -39,6 +41,13 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def live_server(settings: Settings, db: Database) -> Iterator[str]:
     """The app served by uvicorn on a free local port; yields its base URL."""
+    with serve(settings, db) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serve(settings: Settings, db: Database) -> Iterator[str]:
+    """Serve the app in a thread for the ``with`` block (any fixture scope); yields its URL."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -56,9 +65,11 @@ def live_server(settings: Settings, db: Database) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("live server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -96,3 +107,12 @@ def phone_page(browser):  # type: ignore[no-untyped-def]
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print where the page screenshots are, so a person can look at them."""
+    from tests.browser.test_pages import SCREENSHOTS_KEY
+
+    directory = config.stash.get(SCREENSHOTS_KEY, None)
+    if directory is not None:
+        terminalreporter.write_line(f"page screenshots: {directory}")
