@@ -33,6 +33,12 @@ def chart(figure: Any, *, chart_id: str) -> Markup:
         return Markup('<p class="chart-empty" id="{}" data-testid="chart-empty">{}</p>').format(
             chart_id, i18n.gettext("No data yet: the chart appears once there are numbers to show.")
         )
+    # The legend goes above the plot, in a row: on a 360 px phone a legend at the side leaves
+    # the bars a third of the width.
+    figure.update_layout(
+        legend={"orientation": "h", "x": 0, "y": 1.06, "xanchor": "left", "yanchor": "bottom"},
+        margin={"t": 90},
+    )
     # autoescape of the attribute value keeps the JSON inert (no "</script>" tricks possible).
     return Markup('<div class="chart" id="{}" data-figure="{}" data-failed="{}"></div>').format(
         chart_id,
