@@ -8,6 +8,7 @@ Playwright's own browser download does not work on our machines, so the tests la
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -109,10 +110,23 @@ def phone_page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
+SCREENSHOTS_KEY = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def screenshots(pytestconfig: pytest.Config) -> Path:
+    """Where page screenshots go (printed in the run's summary). ``SAFEZONE_SCREENSHOTS`` picks
+    the folder; by default a new temporary one, not under pytest's basetemp (other runs prune
+    it)."""
+    chosen = os.environ.get("SAFEZONE_SCREENSHOTS")
+    directory = Path(chosen or tempfile.mkdtemp(prefix="safezone-pages-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    pytestconfig.stash[SCREENSHOTS_KEY] = directory
+    return directory
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Print where the page screenshots are, so a person can look at them."""
-    from tests.browser.test_pages import SCREENSHOTS_KEY
-
     directory = config.stash.get(SCREENSHOTS_KEY, None)
     if directory is not None:
         terminalreporter.write_line(f"page screenshots: {directory}")

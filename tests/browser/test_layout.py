@@ -3,6 +3,8 @@ pages that overflowed at 360 px, readable link buttons, role landing pages, /doc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -130,23 +132,44 @@ def test_each_role_lands_on_its_work_page(  # type: ignore[no-untyped-def]
         context.close()
 
 
-def test_codes_page_after_issuing_a_code_fits_a_phone(  # type: ignore[no-untyped-def]
-    phone_page, live_server: str, make_user: MakeUser
+@pytest.mark.parametrize("width", [360, 1280])
+@pytest.mark.parametrize(
+    ("lang", "issue", "revoke"), [("vi", "Cấp", "Thu hồi"), ("en", "Issue", "Revoke")]
+)
+def test_codes_page_after_issuing_a_code_fits_the_screen(  # type: ignore[no-untyped-def]
+    browser,
+    live_server: str,
+    make_user: MakeUser,
+    screenshots: Path,
+    width: int,
+    lang: str,
+    issue: str,
+    revoke: str,
 ) -> None:
     make_user("xacminh.tuyhoa", "verifier", "555")
-    page = phone_page
+    phone = width < 600
+    context = browser.new_context(
+        viewport={"width": width, "height": 740 if phone else 800}, is_mobile=phone
+    )
+    context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
+    page = context.new_page()
     _login(page, live_server, "xacminh.tuyhoa")
     assert page.url.endswith("/exposure/codes")
     for _ in range(2):
-        page.get_by_role("button", name="Cấp", exact=True).click()
+        page.get_by_role("button", name=issue, exact=True).click()
         page.wait_for_selector("[data-testid=issued]")
     assert page.get_by_test_id("short-code").is_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    revoke = page.get_by_role("button", name="Thu hồi", exact=True).first
-    box = revoke.bounding_box()
+    page.screenshot(path=screenshots / f"codes-after-issuing-{lang}-{width}.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    button = page.get_by_role("button", name=revoke, exact=True).first
+    box = button.bounding_box()
+    table_box = page.get_by_test_id("codes").locator("xpath=..").bounding_box()  # the .scroll box
     assert box is not None
+    assert table_box is not None
+    # On screen and not cut off by the table's scroll box (it was scrolled off to the right).
     assert box["x"] >= 0
-    assert box["x"] + box["width"] <= 360  # on screen, not scrolled off to the right
+    assert box["x"] + box["width"] <= min(width, table_box["x"] + table_box["width"])
+    context.close()
 
 
 def test_queue_filters_are_collapsed_until_used(  # type: ignore[no-untyped-def]

@@ -10,8 +10,6 @@ A screenshot of every visit is saved; the folder is printed at the end of the ru
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,20 +177,6 @@ def site(
             yield result
     finally:
         database.dispose()
-
-
-@pytest.fixture(scope="session")
-def screenshots(pytestconfig: pytest.Config) -> Path:
-    """Where the screenshots go (printed in the run's summary). Not under pytest's basetemp,
-    which other runs on the machine prune."""
-    chosen = os.environ.get("SAFEZONE_SCREENSHOTS")
-    directory = Path(chosen or tempfile.mkdtemp(prefix="safezone-pages-"))
-    directory.mkdir(parents=True, exist_ok=True)
-    pytestconfig.stash[SCREENSHOTS_KEY] = directory
-    return directory
-
-
-SCREENSHOTS_KEY = pytest.StashKey[Path]()
 
 
 class Visit:
