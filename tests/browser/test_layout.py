@@ -37,6 +37,8 @@ def test_dashboard_chart_draws_after_plotly_loads(  # type: ignore[no-untyped-de
     make_user("yte.tuyhoa", "health_officer", "555")
     errors = _console_errors(page)
     _login(page, live_server, "yte.tuyhoa")
+    # The load event waits for plotly.js (3.5 MB): on a busy CI machine that takes a while.
+    page.set_default_timeout(60_000)
     page.goto(f"{live_server}/declarations/dashboard")
     # Plotly puts its SVG into the placeholder once drawn; before the fix the inline script ran
     # first ("Plotly is not defined") and the frame stayed empty.

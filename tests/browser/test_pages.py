@@ -215,7 +215,7 @@ def check_page(page: Any, *, charts: bool, width: int, exempt: tuple[str, ...] =
                     const charts = [...document.querySelectorAll({CHART_ELEMENTS!r})];
                     return charts.length > 0 && charts.every(c => c.querySelector('.main-svg'));
                 }}""",
-                timeout=20_000,
+                timeout=60_000,
             )
         except Exception:  # noqa: BLE001 - reported below with what is on the page
             drawn = page.evaluate(
@@ -276,7 +276,7 @@ def test_page_as_a_person_sees_it(  # type: ignore[no-untyped-def]
 ) -> None:
     page = contexts(entry.role, lang, size).new_page()
     try:
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(60_000)  # generous: CI machines are shared and slow
         visit = Visit(page)
         response = page.goto(site.base_url + entry.url(site.values), wait_until="load")
         assert response is not None
