@@ -100,7 +100,9 @@ class DeclarationsConfig(BaseModel):
     """Health declarations: retention, QR pass validity, triage rules, key rotation."""
 
     retention_days: int = Field(default=30, ge=1)  # declarations older than this are purged
-    pass_valid_days: int = Field(default=1, ge=0, le=30)  # a pass is valid issue day + N days
+    # A QR pass lives this long after the health information it shows (docs/declarations.md:
+    # 24 h matches the one-update-a-day rhythm; revocation covers changes within it).
+    pass_lifetime_hours: int = Field(default=24, ge=1, le=72)
     idempotency_hours: int = Field(default=24, ge=1)  # how long a retried POST is recognised
     # Optional triage rules (JSON list, see docs/declarations.md); None = the documented default.
     triage_rules: list[dict[str, Any]] | None = None

@@ -6,6 +6,7 @@ from safezone.declarations.models import (
     Declaration,
     FollowUp,
     IdempotencyRecord,
+    PassRecord,
     Person,
 )
 from safezone.exposure.models import (
@@ -33,6 +34,7 @@ __all__ = [
     "FollowUp",
     "IdempotencyRecord",
     "Job",
+    "PassRecord",
     "Person",
     "RateCounter",
     "SigningKey",

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from safezone.db.engine import Database
-from safezone.declarations.base import local_today
+from safezone.declarations.base import VIETNAM, local_today
 from safezone.declarations.models import DailyUpdate, Declaration, IdempotencyRecord, Person
 
 URL = "/api/v1/declarations"
@@ -51,9 +51,9 @@ def test_declare_returns_id_pass_token_and_risk(client: TestClient, body: Body) 
     assert created["update_token"].startswith("szu_")
     checked = client.post("/api/v1/passes/verify", json={"token": created["pass_token"]}).json()
     assert checked["valid"] is True
-    assert checked["declaration_id"] == created["id"]
     assert checked["risk"] == "medium"
-    assert checked["issued"] == local_today().isoformat()
+    assert checked["initials"] == "NVA"
+    assert dt.datetime.fromisoformat(checked["issued"]).astimezone(VIETNAM).date() == local_today()
 
 
 def test_the_issue_example_body_is_accepted(client: TestClient, body: Body) -> None:
@@ -306,10 +306,12 @@ def test_pass_verification_endpoint_rejects_tampering(client: TestClient, body: 
     assert result == {
         "valid": False,
         "reason": "bad_signature",
-        "declaration_id": None,
+        "serial": None,
         "issued": None,
         "expires": None,
         "risk": None,
+        "initials": None,
+        "birth_year": None,
     }
     assert client.post("/api/v1/passes/verify", json={"token": "garbage"}).json()["reason"] == (
         "malformed"

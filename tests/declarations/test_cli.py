@@ -23,23 +23,32 @@ def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def test_verify_pass_exit_codes(env: Settings) -> None:
-    token = Policy.from_settings(env).keys.passes.issue(42, dt.date(2026, 11, 28), "high", 1)
-    valid = runner.invoke(app, ["declarations", "verify-pass", token, "--today", "2026-11-28"])
+    issued = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)
+    token = Policy.from_settings(env).keys.passes.issue(
+        bytes(16), issued, dt.timedelta(hours=24), "high", initials="NVA", birth_year=1985
+    )
+    at = ["--at", "2026-11-28T09:00"]  # Vietnam time: 02:00 UTC
+    valid = runner.invoke(app, ["declarations", "verify-pass", token, *at])
     assert valid.exit_code == 0, valid.output
     assert json.loads(valid.output) == {
         "valid": True,
         "reason": None,
-        "declaration_id": 42,
-        "issued": "2026-11-28",
-        "expires": "2026-11-29",
+        "serial": "00" * 16,
+        "issued": "2026-11-28T01:00:00Z",
+        "expires": "2026-11-29T01:00:00Z",
         "risk": "high",
+        "initials": "NVA",
+        "birth_year": 1985,
     }
-    expired = runner.invoke(app, ["declarations", "verify-pass", token, "--today", "2026-12-01"])
+    expired = runner.invoke(
+        app, ["declarations", "verify-pass", token, "--at", "2026-11-29T01:00:00+00:00"]
+    )
     assert expired.exit_code == 1
     assert json.loads(expired.output)["reason"] == "expired"
     tampered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
-    assert runner.invoke(app, ["declarations", "verify-pass", tampered]).exit_code == 1
+    assert runner.invoke(app, ["declarations", "verify-pass", tampered, *at]).exit_code == 1
     assert runner.invoke(app, ["declarations", "verify-pass", "junk"]).exit_code == 1
+    assert runner.invoke(app, ["declarations", "verify-pass", token, "--at", "soon"]).exit_code == 2
 
 
 def test_pass_keys_and_purge(env: Settings) -> None:

@@ -19,18 +19,17 @@ from safezone.declarations.crypto import (
     FieldCipher,
     InvalidPass,
     PassCodec,
+    PassVerifier,
+    holder_initials,
     keys_for,
 )
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))
-TODAY = dt.date(2026, 11, 28)
+NOW = dt.datetime(2026, 11, 28, 8, 30, tzinfo=dt.UTC)
+DAY = dt.timedelta(hours=24)
+SERIAL = bytes(range(16))
 codec = PassCodec([KEY_A])
-
-ids = st.integers(min_value=0, max_value=2**63 - 1)
-days = st.dates(min_value=dt.date(1970, 1, 1), max_value=dt.date(2100, 1, 1))
-risks = st.sampled_from(RISKS)
-validity = st.integers(min_value=0, max_value=30)
 
 
 def test_cipher_round_trip_and_fresh_nonce() -> None:
@@ -83,80 +82,162 @@ def test_keys_are_derived_per_purpose_and_per_secret(settings: Settings) -> None
     keys = keys_for(settings)
     other = keys_for(settings.model_copy(update={"secret_key": SecretStr("another-secret-" * 4)}))
     assert keys.index.digest("phone", "1") != other.index.digest("phone", "1")
-    token = keys.passes.issue(1, TODAY, "low", 1)
+    token = keys.passes.issue(SERIAL, NOW, DAY, "low")
     with pytest.raises(InvalidPass, match="unknown_key"):
-        other.passes.verify(token, today=TODAY)
+        other.passes.verify(token, now=NOW)
+
+
+serials = st.binary(min_size=16, max_size=16)
+moments = st.datetimes(
+    min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
+).map(lambda moment: moment.replace(microsecond=0))
+lifetimes = st.integers(min_value=1, max_value=72).map(lambda hours: dt.timedelta(hours=hours))
+risks = st.sampled_from(RISKS)
+years = st.one_of(st.none(), st.integers(min_value=1900, max_value=2100))
 
 
 @settings(max_examples=200)
-@given(ids, days, risks, validity)
-def test_pass_round_trip(declaration_id: int, issued: dt.date, risk: str, valid: int) -> None:
-    token = codec.issue(declaration_id, issued, risk, valid)
+@given(serials, moments, lifetimes, risks, st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", max_size=4), years)
+def test_pass_round_trip(
+    serial: bytes,
+    issued: dt.datetime,
+    lifetime: dt.timedelta,
+    risk: str,
+    initials: str,
+    year: int | None,
+) -> None:
+    token = codec.issue(serial, issued, lifetime, risk, initials=initials, birth_year=year)
     assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) == PASS_BYTES
-    info = codec.verify(token, today=issued)
-    assert (info.declaration_id, info.issued, info.risk) == (declaration_id, issued, risk)
-    assert info.expires == issued + dt.timedelta(days=valid)
-    assert codec.verify(token, today=info.expires).declaration_id == declaration_id
+    info = codec.verify(token, now=issued)
+    assert (info.serial, info.issued_at, info.risk) == (serial.hex(), issued, risk)
+    assert (info.initials, info.birth_year) == (initials, year)
+    assert info.expires_at == issued + lifetime
+    assert codec.verify(token, now=info.expires_at - dt.timedelta(seconds=1)).serial == serial.hex()
+    with pytest.raises(InvalidPass, match="expired"):
+        codec.verify(token, now=info.expires_at)
+    # The same arguments give the same token: a page can show it again without new state.
+    assert codec.issue(serial, issued, lifetime, risk, initials=initials, birth_year=year) == token
 
 
 @settings(max_examples=300)
-@given(ids, risks, st.data())
-def test_any_changed_character_is_rejected(declaration_id: int, risk: str, data) -> None:  # type: ignore[no-untyped-def]
-    token = codec.issue(declaration_id, TODAY, risk, 1)
+@given(serials, risks, st.data())
+def test_any_changed_character_is_rejected(serial: bytes, risk: str, data) -> None:  # type: ignore[no-untyped-def]
+    token = codec.issue(serial, NOW, DAY, risk, initials="NVA", birth_year=1990)
     position = data.draw(st.integers(min_value=0, max_value=len(token) - 1))
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     replacement = data.draw(st.sampled_from(alphabet).filter(lambda c: c != token[position]))
     tampered = token[:position] + replacement + token[position + 1 :]
     with pytest.raises(InvalidPass):
-        codec.verify(tampered, today=TODAY)
+        codec.verify(tampered, now=NOW)
 
 
-@given(ids, st.integers(min_value=1, max_value=111))
-def test_truncated_or_extended_tokens_are_rejected(declaration_id: int, cut: int) -> None:
-    token = codec.issue(declaration_id, TODAY, "high", 1)
+@given(serials, st.integers(min_value=1, max_value=130))
+def test_truncated_or_extended_tokens_are_rejected(serial: bytes, cut: int) -> None:
+    token = codec.issue(serial, NOW, DAY, "high")
     with pytest.raises(InvalidPass, match="malformed"):
-        codec.verify(token[:-cut], today=TODAY)
+        codec.verify(token[:-cut], now=NOW)
     with pytest.raises(InvalidPass, match="malformed"):
-        codec.verify(token + "AAAA"[: cut % 4 or 4], today=TODAY)
+        codec.verify(token + "AAAA"[: cut % 4 or 4], now=NOW)
 
 
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_verifies_and_never_crashes(text: str) -> None:
     with pytest.raises(InvalidPass):
-        codec.verify(text, today=TODAY)
+        codec.verify(text, now=NOW)
 
 
 def test_expired_and_not_yet_valid() -> None:
-    token = codec.issue(7, TODAY, "low", 1)
-    assert codec.verify(token, today=TODAY + dt.timedelta(days=1)).declaration_id == 7
+    token = codec.issue(SERIAL, NOW, DAY, "low")
+    assert codec.verify(token, now=NOW + DAY - dt.timedelta(minutes=1)).risk == "low"
     with pytest.raises(InvalidPass, match="expired"):
-        codec.verify(token, today=TODAY + dt.timedelta(days=2))
+        codec.verify(token, now=NOW + DAY)
+    # a checkpoint clock a few minutes behind still accepts a fresh pass; an hour is too much
+    assert codec.verify(token, now=NOW - dt.timedelta(minutes=4)).risk == "low"
     with pytest.raises(InvalidPass, match="not_yet_valid"):
-        codec.verify(token, today=TODAY - dt.timedelta(days=1))
+        codec.verify(token, now=NOW - dt.timedelta(hours=1))
+
+
+def _resigned(payload: bytes, context: bytes = b"") -> str:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    signature = Ed25519PrivateKey.from_private_bytes(KEY_A).sign(context + payload)
+    return base64.urlsafe_b64encode(payload + signature).decode().rstrip("=")
 
 
 def test_unknown_version_is_rejected_even_with_a_valid_signature() -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    token = codec.issue(7, TODAY, "low", 1)
-    raw = bytearray(base64.urlsafe_b64decode(token))
-    raw[0] = 2
-    payload = bytes(raw[:20])
-    signed = payload + Ed25519PrivateKey.from_private_bytes(KEY_A).sign(payload)
+    raw = bytearray(base64.urlsafe_b64decode(codec.issue(SERIAL, NOW, DAY, "low") + "=="))
+    raw[0] = 3
+    token = _resigned(bytes(raw[:34]), b"safezone/declarations/pass/v2\x00")
     with pytest.raises(InvalidPass, match="unsupported_version"):
-        codec.verify(base64.urlsafe_b64encode(signed).decode(), today=TODAY)
+        codec.verify(token, now=NOW)
+
+
+def test_version_1_passes_are_refused_with_their_own_reason() -> None:
+    import struct
+
+    # The retired layout: version 1, key id, declaration id, issue day, valid days, risk.
+    key_id = base64.urlsafe_b64decode(codec.issue(SERIAL, NOW, DAY, "low") + "==")[1:5]
+    v1 = _resigned(struct.pack(">B4sQIHB", 1, key_id, 42, 20_785, 1, 0))
+    assert len(v1) == 112
+    with pytest.raises(InvalidPass, match="outdated_version"):
+        codec.verify(v1, now=NOW)
 
 
 def test_rotation_keeps_old_passes_valid() -> None:
-    old_token = codec.issue(9, TODAY, "medium", 1)
+    old_token = codec.issue(SERIAL, NOW, DAY, "medium")
     rotated = PassCodec([KEY_B, KEY_A])
-    assert rotated.verify(old_token, today=TODAY).risk == "medium"
+    assert rotated.verify(old_token, now=NOW).risk == "medium"
     assert rotated.public_keys[0] != codec.public_keys[0]
     with pytest.raises(InvalidPass, match="unknown_key"):
-        codec.verify(rotated.issue(9, TODAY, "medium", 1), today=TODAY)
+        codec.verify(rotated.issue(SERIAL, NOW, DAY, "medium"), now=NOW)
 
 
-def test_pass_holds_no_personal_data() -> None:
-    token = codec.issue(123, TODAY, "high", 1)
-    raw = base64.urlsafe_b64decode(token)
-    assert len(raw) == PASS_BYTES == 84  # id, dates, risk and signature: no room for a name
+def test_public_keys_alone_verify_but_cannot_issue() -> None:
+    verifier = PassVerifier(codec.public_keys)
+    token = codec.issue(SERIAL, NOW, DAY, "high", initials="TTH", birth_year=1985)
+    assert verifier.verify(token, now=NOW).initials == "TTH"
+    assert not hasattr(verifier, "issue")
+
+
+def test_pass_holds_only_initials_and_birth_year_of_the_holder() -> None:
+    token = codec.issue(SERIAL, NOW, DAY, "high", initials="NVA", birth_year=1990)
+    raw = base64.urlsafe_b64decode(token + "==")
+    assert len(raw) == PASS_BYTES == 98  # serial, times, risk, 4 initials, year, signature
+    assert b"NVA" in raw
+    assert b"Nguy" not in raw
+
+
+@pytest.mark.parametrize(
+    ("name", "initials"),
+    [
+        ("Nguyễn Văn Ánh", "NVA"),
+        ("đặng thị ơn", "DTO"),
+        ("Trần  Hưng   Đạo", "THD"),
+        ("Tôn Nữ Thị Ngọc Hân", "TNTN"),  # at most four
+        ("", ""),
+        ("  ", ""),
+        ("1 Ω", ""),  # no Latin letter to show
+    ],
+)
+def test_holder_initials(name: str, initials: str) -> None:
+    assert holder_initials(name) == initials
+
+
+def test_revocation_lists_are_signed_and_bound_to_their_purpose() -> None:
+    listing = {"format": "safezone-pass-revocations/1", "revoked": [{"serial": "ab", "expires": 9}]}
+    document = codec.sign_revocations(listing)
+    verifier = PassVerifier(codec.public_keys)
+    assert verifier.verify_revocations(document) == listing
+    forged = {**document, "list": {**listing, "revoked": []}}  # someone unlists a pass
+    with pytest.raises(InvalidPass, match="bad_signature"):
+        verifier.verify_revocations(forged)
+    with pytest.raises(InvalidPass, match="unknown_key"):
+        PassVerifier(PassCodec([KEY_B]).public_keys).verify_revocations(document)
+    with pytest.raises(InvalidPass, match="malformed"):
+        verifier.verify_revocations({"list": "x"})
+    # a pass signature is never accepted as a list signature (separate signed contexts)
+    token = codec.issue(SERIAL, NOW, DAY, "low")
+    raw = base64.urlsafe_b64decode(token + "==")
+    borrowed = {**document, "signature": base64.urlsafe_b64encode(raw[-64:]).decode().rstrip("=")}
+    with pytest.raises(InvalidPass, match="bad_signature"):
+        verifier.verify_revocations(borrowed)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from safezone.accounts.models import Role, User
 from safezone.db.base import utcnow
-from safezone.declarations import intake, reports, review
+from safezone.declarations import intake, passes, reports, review
 from safezone.declarations.base import Policy, local_today, parse, request_fingerprint
 from safezone.declarations.schemas import (
     AssignmentIn,
@@ -32,6 +33,8 @@ from safezone.web import dates
 from safezone.web.deps import SessionDep, UnitScope, get_settings, requires
 
 router = APIRouter(prefix="/api/v1", tags=["declarations"])
+#: Checkpoints may cache the revocation list this long (seconds): short next to a pass lifetime.
+REVOCATIONS_MAX_AGE = 60
 
 
 class UnsupportedMediaType(SafezoneError):
@@ -157,9 +160,35 @@ def revoke_update_token(
 
 
 @router.post("/passes/verify")
-def verify_pass(policy: PolicyDep, body: PassVerifyIn) -> PassOut:
-    """Check a QR pass offline: signature, version and validity dates (no database read)."""
-    return intake.verify_pass(policy, body.token, today=local_today())
+def verify_pass(session: SessionDep, policy: PolicyDep, body: PassVerifyIn) -> PassOut:
+    """Check a QR pass: signature, version, lifetime and the revocation list."""
+    return intake.verify_pass(session, policy, body.token)
+
+
+@router.get("/passes/revocations")
+def pass_revocations(
+    session: SessionDep,
+    policy: PolicyDep,
+    since: Annotated[
+        int | None,
+        Query(ge=0, le=2**32 - 1, description="Unix seconds: only passes revoked since then"),
+    ] = None,
+) -> JSONResponse:
+    """The signed list of revoked, unexpired passes (serials only), for offline checkpoints.
+
+    Public and cacheable: it names no person. Verify ``signature`` with the pass keys
+    (``safezone declarations pass-keys``) before use; sync again from ``list.next_since``.
+    """
+    now = utcnow()
+    document = passes.revocation_list(
+        session,
+        policy,
+        now=now,
+        since=None if since is None else dt.datetime.fromtimestamp(since, dt.UTC),
+    )
+    return JSONResponse(
+        document, headers={"Cache-Control": f"public, max-age={REVOCATIONS_MAX_AGE}"}
+    )
 
 
 # --- staff ------------------------------------------------------------------------------------

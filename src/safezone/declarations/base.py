@@ -47,7 +47,7 @@ class Policy:
 
     keys: Keys
     rules: tuple[triage.TriageRule, ...] = triage.DEFAULT_RULES
-    pass_valid_days: int = 1
+    pass_lifetime_hours: int = 24
     retention_days: int = 30
     idempotency_hours: int = 24
 
@@ -63,7 +63,7 @@ class Policy:
         return cls(
             keys=keys_for(settings),
             rules=triage.load_rules(config.triage_rules),
-            pass_valid_days=config.pass_valid_days,
+            pass_lifetime_hours=config.pass_lifetime_hours,
             retention_days=config.retention_days,
             idempotency_hours=config.idempotency_hours,
         )

@@ -6,11 +6,14 @@ import base64
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from safezone.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from safezone.declarations.crypto import PassVerifier
 
 app = typer.Typer(
     name="declarations",
@@ -34,27 +37,133 @@ def _settings(data_dir: Path | None) -> Settings:
         raise typer.Exit(2) from None
 
 
+KeysFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        help="File of pass public keys, one per line (from 'pass-keys'): check without the "
+        "installation's secret, as a checkpoint device does",
+    ),
+]
+
+
+def _when(at: str | None) -> dt.datetime:
+    if not at:
+        return dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(at)
+    except ValueError:
+        typer.echo(
+            "error: --at must be an ISO date and time, e.g. 2026-11-30T08:00+07:00", err=True
+        )
+        raise typer.Exit(2) from None
+    # A time without zone is Vietnam's wall clock (what a checkpoint officer reads).
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
+def _verifier(keys: Path | None, data_dir: Path | None) -> PassVerifier:
+    from safezone.declarations.crypto import PassVerifier, keys_for
+
+    if keys is None:
+        return keys_for(_settings(data_dir)).passes
+    try:
+        lines = keys.read_text().split()
+        return PassVerifier(
+            [base64.urlsafe_b64decode(line + "=" * (-len(line) % 4)) for line in lines]
+        )
+    except (OSError, ValueError) as error:
+        typer.echo(f"error: --keys: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _read_json(path: Path, option: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        typer.echo(f"error: {option}: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("verify-pass")
 def verify_pass(
     token: Annotated[str, typer.Argument(help="The pass code from the QR code")],
-    today: Annotated[
-        str | None, typer.Option(help="Check as of this date (YYYY-MM-DD; default today)")
+    at: Annotated[
+        str | None,
+        typer.Option(help="Check as of this time (ISO 8601; no zone = Vietnam time; default now)"),
+    ] = None,
+    keys: KeysFile = None,
+    revocations: Annotated[
+        Path | None,
+        typer.Option(help="Local revocation list written by 'sync-revocations'"),
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Check a pass offline (signature, version, dates): exit 0 when valid, 1 when not."""
-    from safezone.declarations.base import Policy, local_today
-    from safezone.declarations.intake import verify_pass
+    """Check a pass offline (signature, version, lifetime, synced revocations): exit 0 when
+    valid, 1 when not."""
+    from safezone.declarations.passes import check_offline
 
-    settings = _settings(data_dir)
-    try:
-        day = dt.date.fromisoformat(today) if today else local_today()
-    except ValueError:
-        typer.echo("error: --today must be YYYY-MM-DD", err=True)
-        raise typer.Exit(2) from None
-    result = verify_pass(Policy.from_settings(settings), token, today=day)
+    verifier = _verifier(keys, data_dir)
+    revoked: dict[str, int] = {}
+    if revocations is not None:
+        revoked = dict(_read_json(revocations, "--revocations").get("revoked", {}))
+    result = check_offline(verifier, token, now=_when(at), revoked=revoked)
     typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
     raise typer.Exit(0 if result.valid else 1)
+
+
+def _fetch(url: str) -> Any:
+    import httpx
+
+    response = httpx.get(url, timeout=30.0, follow_redirects=True)
+    response.raise_for_status()
+    return response.json()
+
+
+@app.command("sync-revocations")
+def sync_revocations(
+    out: Annotated[Path, typer.Option(help="The local revocation list (created or updated)")],
+    url: Annotated[
+        str | None,
+        typer.Option(help="The server's address, e.g. https://yte.example.vn (fetches the list)"),
+    ] = None,
+    document: Annotated[
+        Path | None,
+        typer.Option(help="A list saved from /api/v1/passes/revocations (e.g. carried on USB)"),
+    ] = None,
+    keys: KeysFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Fetch the signed list of revoked passes, verify its signature and merge it into OUT
+    (incremental after the first sync; expired entries are dropped)."""
+    from safezone.declarations.crypto import InvalidPass
+    from safezone.declarations.passes import merge_revocations
+
+    if (url is None) == (document is None):
+        typer.echo("error: give exactly one of --url and --document", err=True)
+        raise typer.Exit(2)
+    verifier = _verifier(keys, data_dir)
+    state = _read_json(out, "--out") if out.exists() else None
+    if url is not None:
+        since = f"?since={int(state['next_since'])}" if state else ""
+        try:
+            fetched = _fetch(f"{url.rstrip('/')}/api/v1/passes/revocations{since}")
+        except Exception as error:  # noqa: BLE001 - any network failure: report, keep the old list
+            typer.echo(f"error: fetch failed, local list unchanged: {error}", err=True)
+            raise typer.Exit(1) from None
+    else:
+        assert document is not None
+        fetched = _read_json(document, "--document")
+    try:
+        merged = merge_revocations(verifier, state, fetched, now=dt.datetime.now(dt.UTC))
+    except InvalidPass as error:
+        typer.echo(
+            f"error: the list does not verify ({error.reason}); local list unchanged", err=True
+        )
+        raise typer.Exit(1) from None
+    partial = out.with_name(out.name + ".tmp")
+    partial.write_text(json.dumps(merged, indent=1))
+    partial.replace(out)  # atomic: a crash never leaves a half-written list
+    typer.echo(f"{len(merged['revoked'])} revoked passes in {out}")
 
 
 @app.command("pass-keys")

@@ -17,12 +17,12 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safezone.db.base import utcnow
-from safezone.declarations import triage
+from safezone.declarations import passes, triage
 from safezone.declarations.base import (
     SYMPTOM_WINDOW_DAYS,
     Policy,
@@ -33,7 +33,6 @@ from safezone.declarations.base import (
     write_answers,
     write_person,
 )
-from safezone.declarations.crypto import InvalidPass
 from safezone.declarations.models import DailyUpdate, Declaration, IdempotencyRecord, Person
 from safezone.declarations.schemas import (
     DailyUpdateIn,
@@ -121,33 +120,11 @@ def assess(session: Session, policy: Policy, declaration: Declaration, today: dt
     return triage.assess(symptoms, exposures, policy.rules)
 
 
-def _info_day(session: Session, declaration: Declaration) -> dt.date:
-    latest = session.scalar(
-        select(func.max(DailyUpdate.day)).where(DailyUpdate.declaration_id == declaration.id)
-    )
-    return max(declaration.declared_on, latest) if latest else declaration.declared_on
-
-
-def pass_token(session: Session, policy: Policy, declaration: Declaration) -> str:
-    """A signed pass for ``declaration``, dated by its latest health information."""
-    return policy.keys.passes.issue(
-        declaration.id, _info_day(session, declaration), declaration.risk, policy.pass_valid_days
-    )
-
-
-def verify_pass(policy: Policy, token: str, *, today: dt.date) -> PassOut:
-    """Check a pass token offline (signature, version, dates). Never raises: says why not."""
-    try:
-        info = policy.keys.passes.verify(token, today=today)
-    except InvalidPass as error:
-        return PassOut(valid=False, reason=error.reason)
-    return PassOut(
-        valid=True,
-        declaration_id=info.declaration_id,
-        issued=info.issued,
-        expires=info.expires,
-        risk=info.risk,
-    )
+def verify_pass(
+    session: Session, policy: Policy, token: str, *, now: dt.datetime | None = None
+) -> PassOut:
+    """Check a pass (signature, version, lifetime, revocation). Never raises: says why not."""
+    return passes.check(session, policy, token, now=now or utcnow())
 
 
 # --- declare ------------------------------------------------------------------------------------
@@ -260,9 +237,7 @@ def submit(
     session.flush()
     result = DeclarationCreated(
         id=declaration.id,
-        pass_token=policy.keys.passes.issue(
-            declaration.id, today, declaration.risk, policy.pass_valid_days
-        ),
+        pass_token=passes.renew(session, policy, declaration, now=now),
         update_token=token,
         risk=declaration.risk,
     )
@@ -355,12 +330,13 @@ def update(
     write_answers(policy.vault, declaration, data)
     declaration.declared_on = today
     declaration.updated_at = now
+    previous_risk = declaration.risk
     declaration.risk = assess(session, policy, declaration, today)
     session.flush()
     assert token is not None
     return DeclarationCreated(
         id=declaration.id,
-        pass_token=pass_token(session, policy, declaration),
+        pass_token=passes.renew(session, policy, declaration, now=now, previous_risk=previous_risk),
         update_token=token,
         risk=declaration.risk,
     )
@@ -415,6 +391,7 @@ def _daily_update(
     except IntegrityError:
         raise duplicate from None
     declaration.updated_at = now
+    previous_risk = declaration.risk
     declaration.risk = assess(session, policy, declaration, today)
     session.flush()
     return DailyUpdateOut(
@@ -423,7 +400,7 @@ def _daily_update(
         day=day,
         statuses=list(data.statuses),
         risk=declaration.risk,
-        pass_token=pass_token(session, policy, declaration),
+        pass_token=passes.renew(session, policy, declaration, now=now, previous_risk=previous_risk),
     )
 
 
@@ -446,7 +423,8 @@ def revoke_update_token(
 ) -> None:
     """The citizen withdraws their update link (e.g. the phone was lost)."""
     declaration = authorise(session, declaration_id, token)
-    declaration.token_revoked_at = now or utcnow()
+    declaration.token_revoked_at = now = now or utcnow()
+    passes.revoke(session, declaration.id, passes.LINK_WITHDRAWN, now=now)
 
 
 def citizen_view(session: Session, policy: Policy, declaration: Declaration) -> dict[str, Any]:
@@ -461,7 +439,7 @@ def citizen_view(session: Session, policy: Policy, declaration: Declaration) -> 
     return {
         "declaration": declaration,
         "full_name": person_values(policy.vault, declaration.person)["full_name"],
-        "pass_token": pass_token(session, policy, declaration),
+        "pass_token": passes.current(session, policy, declaration, now=utcnow()),
         "updates": [
             {"day": row.day, "statuses": statuses_of(policy.vault, row)} for row in updates
         ],

@@ -190,3 +190,23 @@ class IdempotencyRecord(Base):
     )
     response_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PassRecord(Base):
+    """A QR pass that was issued: the register behind the public revocation list.
+
+    No personal data: a random serial, the declaration it belongs to, its lifetime and risk.
+    No foreign key on purpose: a revoked pass must stay listed until it expires, even if
+    retention has deleted its declaration meanwhile.
+    """
+
+    __tablename__ = "decl_passes"
+
+    serial: Mapped[str] = mapped_column(String(32), primary_key=True)  # 16 random bytes, hex
+    declaration_id: Mapped[int] = mapped_column(index=True)
+    risk: Mapped[str] = mapped_column(String(6))
+    issued_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # risk_raised, replaced, link_withdrawn, outcome: kept for staff, never published.
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))

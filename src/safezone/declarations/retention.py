@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from safezone.accounts.service import record
 from safezone.config import Settings
 from safezone.db.base import utcnow
+from safezone.declarations import passes
 from safezone.declarations.base import Policy, local_today
 from safezone.declarations.models import (
     DailyUpdate,
@@ -66,6 +67,7 @@ def purge_expired(
         ),
     )
     declarations = _deleted(session, delete(Declaration).where(Declaration.updated_at < cutoff))
+    passes.purge(session, now=now)
     orphans = select(Declaration.id).where(Declaration.person_id == Person.id).exists()
     persons = _deleted(
         session, delete(Person).where(~orphans).execution_options(synchronize_session=False)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from safezone.accounts.models import User
 from safezone.accounts.service import Scope, record, record_read
 from safezone.db.base import utcnow
-from safezone.declarations import vocabulary
+from safezone.declarations import passes, vocabulary
 from safezone.declarations.base import (
     Policy,
     conditions_of,
@@ -480,6 +480,8 @@ def set_outcome(
     declaration.outcome = data.outcome
     declaration.outcome_at = now
     declaration.updated_at = now
+    if data.outcome in passes.BLOCKING_OUTCOMES:
+        passes.revoke(session, declaration.id, passes.OUTCOME, now=now)
     record(
         session,
         actor=user.username,

@@ -396,7 +396,7 @@ class DeclarationCreated(BaseModel):
     """The answer to a new or updated declaration. Keep ``update_token``: it is shown once."""
 
     id: int
-    pass_token: str
+    pass_token: str | None  # None when the declaration may hold no pass
     update_token: str
     risk: str
 
@@ -409,18 +409,24 @@ class DailyUpdateOut(BaseModel):
     day: dt.date
     statuses: list[str]
     risk: str
-    pass_token: str
+    pass_token: str | None  # None when the declaration may hold no pass
 
 
 class PassOut(BaseModel):
-    """The result of a pass check (only what the token itself says)."""
+    """The result of a pass check: the verdict, and what the token itself says when valid.
+
+    ``initials`` and ``birth_year`` let the checkpoint compare the pass with the person showing
+    it (their identity card); ``reason`` is a stable code when the pass is refused.
+    """
 
     valid: bool
     reason: str | None = None
-    declaration_id: int | None = None
-    issued: dt.date | None = None
-    expires: dt.date | None = None
+    serial: str | None = None
+    issued: dt.datetime | None = None
+    expires: dt.datetime | None = None
     risk: str | None = None
+    initials: str | None = None
+    birth_year: int | None = None
 
 
 class DeclarationSummary(BaseModel):

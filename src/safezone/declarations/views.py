@@ -275,15 +275,19 @@ def _citizen_page(
 
     declaration = intake.declaration_for_token(session, token)
     view = intake.citizen_view(session, policy, declaration)
-    qr = segno.make(view["pass_token"], error="m")
+    qr_svg, pass_info = None, None
+    if view["pass_token"] is not None:
+        qr = segno.make(view["pass_token"], error="m")
+        qr_svg = qr.svg_inline(scale=4, title=i18n.gettext("QR pass"), dark="#000")
+        pass_info = intake.verify_pass(session, policy, view["pass_token"])
     response = show_page(
         request,
         "declarations/citizen.html",
         {
             **view,
             "token": token,
-            "qr_svg": qr.svg_inline(scale=4, title=i18n.gettext("QR pass"), dark="#000"),
-            "pass_info": intake.verify_pass(policy, view["pass_token"], today=local_today()),
+            "qr_svg": qr_svg,
+            "pass_info": pass_info,
             "notice": notice,
             "errors": errors or {},
             "statuses": vocabulary.DAILY_STATUSES,
@@ -387,27 +391,36 @@ def citizen_revoke(session: SessionDep, token: str) -> RedirectResponse:
 # --- pass verification (public: the token holds no personal data) -----------------------------
 
 
-def _verify_page(request: Request, policy: Policy, token: str | None) -> HTMLResponse:
+def _verify_page(
+    request: Request, session: Session, policy: Policy, token: str | None
+) -> HTMLResponse:
     result = None
     if token:
-        result = intake.verify_pass(policy, token, today=local_today())
-    return show_page(request, "declarations/verify.html", {"token": token or "", "result": result})
+        result = intake.verify_pass(session, policy, token)
+    return show_page(
+        request,
+        "declarations/verify.html",
+        {"token": token or "", "result": result},
+    )
 
 
 @router.get("/pass/verify", response_class=HTMLResponse)
 def verify_page(
     request: Request,
+    session: SessionDep,
     policy: PolicyDep,
     token: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    """Paste or scan a pass; checked offline from its signature."""
-    return _verify_page(request, policy, token)
+    """Paste or scan a pass; checked from its signature, lifetime and the revocation list."""
+    return _verify_page(request, session, policy, token)
 
 
 @router.post("/pass/verify", response_class=HTMLResponse)
-def verify_submit(request: Request, policy: PolicyDep, form: FormData) -> HTMLResponse:
+def verify_submit(
+    request: Request, session: SessionDep, policy: PolicyDep, form: FormData
+) -> HTMLResponse:
     """The same check from a form post (no state changes, so no CSRF token needed)."""
-    return _verify_page(request, policy, (_one(form, "token") or "")[:400])
+    return _verify_page(request, session, policy, (_one(form, "token") or "")[:400])
 
 
 # --- staff ------------------------------------------------------------------------------------
