@@ -223,6 +223,9 @@ def test_update_token_is_required_and_checked(client: TestClient, body: Body, db
     # A wrong token answers exactly like an unknown id: nothing tells which ids exist.
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() == unknown.json()
+    assert errors_of(wrong) == {"id": "declaration_not_found"}
+    # Without a token, every id answers 401, existing or not.
+    assert client.put(f"{URL}/999999", json=body()).status_code == 401
     # A bad token is refused before the body is even looked at.
     assert client.put(url, json={"nonsense": 1}, headers={"X-Update-Token": "x"}).status_code == 404
 

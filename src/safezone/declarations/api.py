@@ -30,7 +30,7 @@ from safezone.declarations.schemas import (
 )
 from safezone.errors import FieldError, InvalidInput, SafezoneError
 from safezone.web import dates
-from safezone.web.deps import SessionDep, UnitScope, get_settings, requires
+from safezone.web.deps import RowId, SessionDep, UnitScope, get_settings, requires
 
 router = APIRouter(prefix="/api/v1", tags=["declarations"])
 #: Checkpoints may cache the revocation list this long (seconds): short next to a pass lifetime.
@@ -124,7 +124,7 @@ def create_declaration(
 def update_declaration(
     session: SessionDep,
     policy: PolicyDep,
-    declaration_id: int,
+    declaration_id: RowId,
     raw: JsonBody,
     update_token: UpdateToken = None,
 ) -> DeclarationCreated:
@@ -139,7 +139,7 @@ def update_declaration(
 def daily_update(
     session: SessionDep,
     policy: PolicyDep,
-    declaration_id: int,
+    declaration_id: RowId,
     raw: JsonBody,
     update_token: UpdateToken = None,
 ) -> DailyUpdateOut:
@@ -152,7 +152,7 @@ def daily_update(
 
 @router.delete("/declarations/{declaration_id}/update-token", status_code=204)
 def revoke_update_token(
-    session: SessionDep, declaration_id: int, update_token: UpdateToken = None
+    session: SessionDep, declaration_id: RowId, update_token: UpdateToken = None
 ) -> Response:
     """Withdraw the update token (it stops working at once)."""
     intake.revoke_update_token(session, declaration_id, update_token)
@@ -265,7 +265,7 @@ def declaration_stats(
 
 @router.get("/declarations/{declaration_id}")
 def get_declaration(
-    session: SessionDep, policy: PolicyDep, user: Officer, scope: UnitScope, declaration_id: int
+    session: SessionDep, policy: PolicyDep, user: Officer, scope: UnitScope, declaration_id: RowId
 ) -> DeclarationDetail:
     """One declaration with the person and timeline (the read is audited)."""
     return review.read_declaration(session, policy, user, scope, declaration_id)
@@ -277,7 +277,7 @@ def assign(
     policy: PolicyDep,
     user: Officer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
     body: AssignmentIn,
 ) -> DeclarationSummary:
     """Assign to a commune health station."""
@@ -290,7 +290,7 @@ def add_followup(
     policy: PolicyDep,
     user: Officer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
     raw: JsonBody,
 ) -> FollowUpRow:
     """Record a daily follow-up (seen_well, seen_unwell, not_reached, not_performed)."""
@@ -305,7 +305,7 @@ def set_outcome(
     policy: PolicyDep,
     user: Officer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
     body: OutcomeIn,
 ) -> DeclarationSummary:
     """Close the follow-up: completed, lost_to_follow_up or became_case."""

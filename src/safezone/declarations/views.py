@@ -30,7 +30,7 @@ from safezone.units import service as units
 from safezone.units.models import COMMUNE, Unit
 from safezone.units.names import display_name
 from safezone.web import charts, dates, i18n
-from safezone.web.deps import CsrfProtected, CurrentUser, SessionDep, UnitScope
+from safezone.web.deps import CsrfProtected, CurrentUser, RowId, SessionDep, UnitScope
 from safezone.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -607,7 +607,7 @@ def detail(
     policy: PolicyDep,
     user: PageOfficer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
 ) -> HTMLResponse:
     """A declaration with the person and the timeline (the read is audited)."""
     return _detail_page(request, session, policy, user, scope, declaration_id)
@@ -649,7 +649,7 @@ def assign(
     policy: PolicyDep,
     user: PageOfficer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
     form: FormData,
 ) -> Response:
     """Assign to a commune health station."""
@@ -673,7 +673,7 @@ def followup(
     policy: PolicyDep,
     user: PageOfficer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
     form: FormData,
 ) -> Response:
     """Record today's (or a past day's) follow-up."""
@@ -702,7 +702,7 @@ def outcome(
     policy: PolicyDep,
     user: PageOfficer,
     scope: UnitScope,
-    declaration_id: int,
+    declaration_id: RowId,
     form: FormData,
 ) -> Response:
     """Close the follow-up with its outcome."""

@@ -68,7 +68,7 @@ from safezone.exposure.storage import (
 )
 from safezone.ratelimit import CounterStore, client_key, store_for
 from safezone.units.models import Unit
-from safezone.web.deps import SessionDep, UnitScope, requires
+from safezone.web.deps import RowId, SessionDep, UnitScope, requires
 
 router = APIRouter(tags=["exposure"])
 files_router = APIRouter(tags=["exposure files"])
@@ -718,7 +718,7 @@ def _status(row: Any) -> CodeStatusOut:
 
 @router.get("/api/v1/verification/codes/{code_id}")
 def code_status(
-    session: SessionDep, user: Verifier, scope: UnitScope, code_id: int
+    session: SessionDep, user: Verifier, scope: UnitScope, code_id: RowId
 ) -> CodeStatusOut:
     """A code's status (404 when out of the caller's scope)."""
     del user
@@ -727,7 +727,7 @@ def code_status(
 
 @router.post("/api/v1/verification/codes/{code_id}/revoke")
 def revoke_code(
-    session: SessionDep, user: Verifier, scope: UnitScope, code_id: int
+    session: SessionDep, user: Verifier, scope: UnitScope, code_id: RowId
 ) -> CodeStatusOut:
     """Revoke an unused code."""
     return _status(codes.revoke_code(session, scope, code_id, actor=user.username, now=utcnow()))

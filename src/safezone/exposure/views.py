@@ -17,7 +17,7 @@ from safezone.exposure.api import RuntimeDep
 from safezone.units import service as units
 from safezone.web import charts as web_charts
 from safezone.web import dates, i18n
-from safezone.web.deps import CsrfProtected, CurrentUser, SessionDep, UnitScope
+from safezone.web.deps import CsrfProtected, CurrentUser, RowId, SessionDep, UnitScope
 from safezone.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ def codes_issue(
 
 @router.post("/exposure/codes/{code_id}/revoke", dependencies=[CsrfProtected])
 def codes_revoke(
-    session: SessionDep, user: PageVerifier, scope: UnitScope, code_id: int
+    session: SessionDep, user: PageVerifier, scope: UnitScope, code_id: RowId
 ) -> RedirectResponse:
     """Revoke an unused code."""
     codes.revoke_code(session, scope, code_id, actor=user.username, now=utcnow())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,13 @@ from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.errors import FieldError, SafezoneError
 from safezone.web.security import SESSION_ID, check_csrf, session_id
+
+#: The largest value of a 64-bit signed integer column (PostgreSQL BIGINT, SQLite INTEGER).
+MAX_ROW_ID = 2**63 - 1
+
+#: A row id in a path. Out of range is answered like an unknown id (404, see web.errors): a
+#: number the database cannot even hold names nothing, and must never reach the driver (500).
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Row id")]
 
 
 class LoginRequired(SafezoneError):

@@ -56,6 +56,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if any(error["loc"][:1] == ("path",) for error in exc.errors()):
+            # A path that names no possible object (an id of 0, -1, 2**63, "abc") is answered
+            # like an unknown id: the same 404, whatever else was wrong with the request.
+            vi, en = _STATUS_TEXT[404]
+            return error_response(request, [FieldError(None, "not_found", vi, en)], 404)
         return error_response(request, validation_errors(exc), 422)
 
     @app.exception_handler(StarletteHTTPException)
