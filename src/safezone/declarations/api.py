@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from safezone.accounts.models import Role, User
 from safezone.db.base import utcnow
@@ -93,7 +94,33 @@ async def json_body(request: Request) -> Any:
 JsonBody = Annotated[Any, Depends(json_body)]
 
 
-@router.post("/declarations", status_code=201)
+def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inline(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, definitions) for item in node]
+    return node
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body read by :func:`json_body` as ``model``.
+
+    The schema is inlined (no ``$defs``), so it is valid inside the OpenAPI document; clients
+    and schemathesis then see the real shape of the body.
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline(schema, definitions)}},
+        }
+    }
+
+
+@router.post("/declarations", status_code=201, openapi_extra=documented_body(DeclarationIn))
 def create_declaration(
     session: SessionDep,
     policy: PolicyDep,
@@ -120,7 +147,7 @@ def create_declaration(
     )
 
 
-@router.put("/declarations/{declaration_id}")
+@router.put("/declarations/{declaration_id}", openapi_extra=documented_body(DeclarationIn))
 def update_declaration(
     session: SessionDep,
     policy: PolicyDep,
@@ -135,7 +162,11 @@ def update_declaration(
     return intake.update(session, policy, declaration_id, update_token, data, now=now)
 
 
-@router.post("/declarations/{declaration_id}/updates", status_code=201)
+@router.post(
+    "/declarations/{declaration_id}/updates",
+    status_code=201,
+    openapi_extra=documented_body(DailyUpdateIn),
+)
 def daily_update(
     session: SessionDep,
     policy: PolicyDep,
@@ -284,7 +315,11 @@ def assign(
     return review.assign(session, policy, user, scope, declaration_id, body)
 
 
-@router.post("/declarations/{declaration_id}/followups", status_code=201)
+@router.post(
+    "/declarations/{declaration_id}/followups",
+    status_code=201,
+    openapi_extra=documented_body(FollowUpIn),
+)
 def add_followup(
     session: SessionDep,
     policy: PolicyDep,
