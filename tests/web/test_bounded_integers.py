@@ -1,5 +1,6 @@
-"""Every integer path and query parameter of every route is bounded: values a 64-bit column
-cannot hold (2^63, 2^64) and non-positive ones never reach the database and never give a 5xx.
+"""Every integer path and query parameter of every route is bounded: values an id column
+cannot hold (2^31 on PostgreSQL's INTEGER, 2^63 and 2^64 anywhere) and non-positive ones never
+reach the database and never give a 5xx.
 
 The parameters are found by walking ``app.routes`` (dependencies included), so a route added
 later is checked without touching this file.
@@ -25,7 +26,8 @@ from safezone.config import Settings
 from safezone.web.deps import MAX_ROW_ID
 from tests.conftest import TEST_SECRET, MakeUser
 
-VALUES = (2**63, 2**64, -1, 0)
+VALUES = (2**31, 2**63, 2**64, -1, 0)
+MAX_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def test_every_integer_parameter_declares_bounds(param: IntParam) -> None:
     low, high = _bounds(param.info)
     assert low is not None, f"{param}: no lower bound"
     assert high is not None, f"{param}: no upper bound"
-    assert high <= MAX_ROW_ID, f"{param}: upper bound beyond a 64-bit column"
+    limit = MAX_ROW_ID if param.kind == "path" else MAX_INT64
+    assert high <= limit, f"{param}: upper bound beyond what the database holds"
 
 
 def _url(param: IntParam, value: int) -> tuple[str, dict[str, Any]]:

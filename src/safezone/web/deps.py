@@ -19,11 +19,11 @@ from safezone.db.engine import Database
 from safezone.errors import FieldError, SafezoneError
 from safezone.web.security import SESSION_ID, check_csrf, session_id
 
-#: The largest value of a 64-bit signed integer column (PostgreSQL BIGINT, SQLite INTEGER).
-MAX_ROW_ID = 2**63 - 1
+#: The largest row id: primary keys are INTEGER columns, 32-bit on PostgreSQL (SQLite's are
+#: 64-bit). A larger number cannot name a row, and sent to PostgreSQL it is a DataError (500).
+MAX_ROW_ID = 2**31 - 1
 
-#: A row id in a path. Out of range is answered like an unknown id (404, see web.errors): a
-#: number the database cannot even hold names nothing, and must never reach the driver (500).
+#: A row id in a path. Out of range is answered like an unknown id (404, see web.errors).
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Row id")]
 
 
