@@ -64,7 +64,7 @@ def test_declare_on_a_phone_then_review_and_follow_up(  # type: ignore[no-untype
     page.get_by_label("Mã thẻ (quét mã QR hoặc dán vào)").fill(pass_token)
     page.get_by_role("button", name="Kiểm tra", exact=True).click()
     assert "Thẻ hợp lệ" in page.get_by_test_id("verdict").inner_text()
-    assert page.get_by_test_id("verified-id").inner_text() == declaration_id
+    assert page.get_by_test_id("verified-holder").inner_text() == "PTD · 1979"
     assert page.get_by_test_id("verified-risk").inner_text() == "Cao"
     page.get_by_label("Mã thẻ (quét mã QR hoặc dán vào)").fill(pass_token[:-3] + "AAA")
     page.get_by_role("button", name="Kiểm tra", exact=True).click()

@@ -336,3 +336,19 @@ def test_offline_checkpoint_with_a_synced_list(
     late = _cli("verify-pass", fresh, "--keys", str(keys), "--at", tomorrow)
     assert json.loads(late.output)["reason"] == "expired"
     assert _cli("verify-pass", fresh, "--keys", str(keys)).exit_code == 0
+
+
+def test_a_declaration_from_before_the_register_gets_a_pass_on_its_page(
+    client: TestClient, body: Body, db: Database
+) -> None:
+    created = declare(client, body())
+    with db.session() as session:  # as if declared before migration 0007
+        for record in session.scalars(select(PassRecord)):
+            session.delete(record)
+    page = client.get(f"/declare/u/{created['update_token']}")
+    assert 'data-testid="qr"' in page.text
+    with db.session() as session:
+        record = session.scalars(select(PassRecord)).one()
+        declaration = session.get_one(Declaration, created["id"])
+        assert record.issued_at == declaration.updated_at.replace(microsecond=0)
+        assert record.revoked_at is None
