@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Container
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -23,14 +23,25 @@ from safezone.declarations.crypto import (
     RISKS,
     SERIAL_SIZE,
     InvalidPass,
+    Keys,
     PassVerifier,
     holder_initials,
 )
 from safezone.declarations.models import Declaration, PassRecord
 from safezone.declarations.schemas import PassOut
 
-if TYPE_CHECKING:
-    from safezone.declarations.base import Policy
+
+class Policy(Protocol):
+    """What this module needs of the declarations policy (``base.Policy`` has it)."""
+
+    @property
+    def keys(self) -> Keys:
+        """The domain's keys (the pass codec, and the vault to read the holder's name)."""
+
+    @property
+    def pass_lifetime_hours(self) -> int:
+        """How long a pass lives."""
+
 
 #: Follow-up outcomes after which the holder gets no pass (and the current one is revoked).
 BLOCKING_OUTCOMES = frozenset({"became_case", "lost_to_follow_up"})
