@@ -91,6 +91,7 @@ def test_sqlite_counters_live_beside_the_database(settings: Settings, db: Databa
     main = Path(settings.database_url.removeprefix("sqlite:///"))
     side = main.with_name(main.stem + "-limits.db")
     assert side.is_file()
+    assert side.stat().st_mode & 0o077 == 0  # private, like the main database
     with sqlite3.connect(side) as connection:
         assert connection.execute("SELECT count FROM rate_counters").fetchall() == [(1,)]
     # The main file's writer lock does not block counters: hold it and count anyway.

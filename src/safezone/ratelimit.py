@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import BigInteger, Integer, String, create_engine, delete, event, select
+from sqlalchemy import BigInteger, Integer, String, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safezone.db.base import Base
+from safezone.db.engine import build_engine
 
 if TYPE_CHECKING:
     from safezone.config import Settings
@@ -225,18 +226,9 @@ def _limits_sqlite_url(url: str) -> str:
 
 
 def _sqlite_limits_engine(url: str) -> Engine:
-    engine = create_engine(
-        _limits_sqlite_url(url), connect_args={"check_same_thread": False, "timeout": 10}
-    )
-
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    event.listen(engine, "connect", _pragmas)
+    # The main database's engine settings (private file, WAL, busy timeout, hidden parameters,
+    # one writer at a time), on the side file.
+    engine = build_engine(_limits_sqlite_url(url))
     RateCounter.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
     return engine
 
