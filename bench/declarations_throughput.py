@@ -25,12 +25,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from safezone.declarations.schemas import DeclarationCreated, DeclarationIn
+from sqlite_concurrency import declaration_body  # the one place that knows a valid body
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/sz_decl_bench"
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,31 +51,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def body(number: int) -> dict[str, Any]:
-    """A valid declaration; every one a different person."""
-    return {
-        "full_name": "Nguyễn Văn An",
-        "birth_year": 1985,
-        "gender": "male",
-        "nationality": "VN",
-        "id_number": f"0540{number:08d}",
-        "phone": f"090{number % 10_000_000:07d}",
-        "email": None,
-        "address": {"unit_code": "22015", "street": "12 Trần Hưng Đạo"},
-        "declaration_type": "domestic",
-        "symptoms": ["fever", "cough"] if number % 3 == 0 else [],
-        "exposure": {
-            "confirmed_case": number % 7 == 0,
-            "suspected_case": False,
-            "returned_from_outbreak_area": False,
-            "visited_health_facility": False,
-        },
-        "travel": [],
-        "conditions": ["diabetes"] if number % 5 == 0 else [],
-        "pledge": True,
-    }
 
 
 def prepare_database(url: str) -> None:
@@ -139,7 +114,7 @@ async def drive(
             nonlocal counter, accepted, errors
             while time.perf_counter() < deadline:
                 counter += 1
-                response = await client.post("/api/v1/declarations", json=body(counter))
+                response = await client.post("/api/v1/declarations", json=declaration_body(counter))
                 if response.status_code == 201:
                     accepted += 1
                 else:
