@@ -1,6 +1,21 @@
 """Every ORM table of the project, imported so the metadata is complete (Alembic, tests)."""
 
 from safezone.accounts.models import ApiToken, AuditEvent, User, UserSession
+from safezone.campaign.models import (
+    AdoptionFigure,
+    CampaignApp,
+    Household,
+    Organisation,
+    OrganisationReport,
+    OrganisationReporter,
+    SmartphoneRatio,
+    Target,
+    Team,
+    TeamArea,
+    TeamMember,
+    Visit,
+    VisitApp,
+)
 from safezone.declarations.models import (
     DailyUpdate,
     Declaration,
@@ -24,20 +39,31 @@ from safezone.ratelimit import RateCounter
 from safezone.units.models import Unit
 
 __all__ = [
+    "AdoptionFigure",
     "ApiToken",
     "AuditEvent",
+    "CampaignApp",
     "DailyUpdate",
     "Declaration",
     "ExportBatch",
     "ExportFile",
     "ExposureKey",
     "FollowUp",
+    "Household",
     "IdempotencyRecord",
     "Job",
+    "Organisation",
+    "OrganisationReport",
+    "OrganisationReporter",
     "PassRecord",
     "Person",
     "RateCounter",
     "SigningKey",
+    "SmartphoneRatio",
+    "Target",
+    "Team",
+    "TeamArea",
+    "TeamMember",
     "Unit",
     "Upload",
     "UsedCertificate",
@@ -45,4 +71,6 @@ __all__ = [
     "UserSession",
     "VerificationCode",
     "VerificationToken",
+    "Visit",
+    "VisitApp",
 ]

@@ -21,6 +21,7 @@ class Role(enum.StrEnum):
     CAMPAIGN_OFFICER = "campaign_officer"
     VERIFIER = "verifier"  # issues exposure-notification verification codes
     VOLUNTEER = "volunteer"
+    ORG_REPORTER = "org_reporter"  # reports for the one organisation it is bound to
 
 
 class User(Base):
