@@ -273,3 +273,95 @@ def test_logging_in_again_replaces_the_session(
     assert copy.get("/api/v1/me").status_code == 401
     with db.session() as session:
         assert len(session.scalars(select(UserSession)).all()) == 1
+
+
+def test_a_password_change_revokes_the_api_tokens(
+    client: TestClient, make_user: MakeUser, db: Database, token_for
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: a token leaked together with the password outlived the password change."""
+    created = make_user("token.owner", "verifier", "555")
+    headers = token_for(created)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    with db.session() as session:
+        service.set_password(
+            session, session.get_one(User, created.id), "a-new-long-password", actor="admin"
+        )
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    with db.session() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "user.password")
+        ).one()
+    assert event.detail == {"sessions_ended": 0, "tokens_revoked": 1}
+
+
+def _change(browser: TestClient, csrf: str, current: str, new: str, confirm: str) -> Response:
+    return browser.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf,
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": confirm,
+        },
+        headers=HTML,
+    )
+
+
+def test_staff_change_their_own_password(app: FastAPI, make_user: MakeUser) -> None:
+    make_user("self.service")
+    laptop, phone = _from(app, "198.51.100.7"), _from(app, "198.51.100.8")
+    csrf = login(laptop, "self.service")
+    login(phone, "self.service")
+    form = laptop.get("/account/password", headers=HTML)
+    assert form.status_code == 200
+    assert "Đổi mật khẩu" in form.text
+    response = _change(laptop, csrf, PASSWORD, "another-long-secret", "another-long-secret")
+    assert response.status_code == 200
+    assert "Đã đổi mật khẩu" in response.text
+    # The laptop that changed it stays logged in; every other session ends.
+    assert laptop.get("/api/v1/me").status_code == 200
+    assert phone.get("/api/v1/me").status_code == 401
+    login(phone, "self.service", "another-long-secret")
+    assert phone.get("/api/v1/me").status_code == 200
+
+
+def test_password_change_errors_name_the_field_and_change_nothing(
+    app: FastAPI, make_user: MakeUser
+) -> None:
+    make_user("careful.user")
+    browser = _from(app, "198.51.100.7")
+    csrf = login(browser, "careful.user")
+    wrong = _change(browser, csrf, "not-my-password", "another-long-secret", "different-secret")
+    assert wrong.status_code == 422
+    assert "Mật khẩu hiện tại không đúng." in wrong.text
+    assert "Hai lần nhập mật khẩu mới không khớp." in wrong.text
+    assert 'id="current_password" name="current_password"' in wrong.text
+    short = _change(browser, csrf, PASSWORD, "short", "short")
+    assert short.status_code == 422
+    assert "ít nhất" in short.text
+    english = browser.post(
+        "/account/password?lang=en",
+        data={
+            "csrf_token": csrf,
+            "current_password": "nope",
+            "new_password": "x" * 12,
+            "confirm_password": "x" * 12,
+        },
+        headers=HTML,
+    )
+    assert "The current password is wrong." in english.text
+    # The old password still works: nothing was changed.
+    other = _from(app, "198.51.100.9")
+    login(other, "careful.user")
+    assert other.get("/api/v1/me").status_code == 200
+
+
+def test_password_change_needs_login_and_csrf(app: FastAPI, make_user: MakeUser) -> None:
+    make_user("csrf.pw")
+    stranger = _from(app, "203.0.113.5")
+    page = stranger.get("/account/password", headers=HTML, follow_redirects=False)
+    assert page.status_code in (302, 303, 401)
+    browser = _from(app, "198.51.100.7")
+    login(browser, "csrf.pw")
+    forged = _change(browser, "forged", PASSWORD, "another-long-secret", "another-long-secret")
+    assert forged.status_code == 403

@@ -61,6 +61,7 @@ class Page:
 #: ``token`` (a citizen's update link), ``declaration_id``; ``pass_token`` for queries.
 PAGES: tuple[Page, ...] = (
     Page("/login", None),
+    Page("/account/password", OFFICER),
     Page("/units", None),
     Page("/units", ADMIN),
     Page("/units/{code}", None),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from safezone.accounts import sessions
 from safezone.accounts.models import ApiToken, AuditEvent, Role, User
-from safezone.accounts.passwords import hash_password
+from safezone.accounts.passwords import hash_password, verify_password
 from safezone.db.base import utcnow
 from safezone.errors import FieldError, Forbidden, InvalidInput, NotFound, SafezoneError
 from safezone.units.models import Unit
@@ -222,14 +222,55 @@ def set_password(
         )
     user.password_hash = hash_password(password)
     ended = sessions.end_all(session, user.id, keep=keep_session)
+    # API tokens were granted under the old password: one leaked with it must die with it too.
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = utcnow()
     record(
         session,
         actor=actor,
         action="user.password",
         object_type="user",
         object_id=user.id,
-        detail={"sessions_ended": ended},
+        detail={"sessions_ended": ended, "tokens_revoked": len(tokens)},
     )
+
+
+def change_own_password(
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    confirm: str,
+    keep_session: str | None,
+) -> None:
+    """A staff member changes their own password: the current one must be right and the new
+    one typed twice. Every other session and every API token of the user ends."""
+    errors: list[FieldError] = []
+    if not verify_password(user.password_hash, current):
+        errors.append(
+            FieldError(
+                "current_password",
+                "password_wrong",
+                "Mật khẩu hiện tại không đúng.",
+                "The current password is wrong.",
+            )
+        )
+    if new != confirm:
+        errors.append(
+            FieldError(
+                "confirm_password",
+                "password_mismatch",
+                "Hai lần nhập mật khẩu mới không khớp.",
+                "The two new passwords differ.",
+            )
+        )
+    if errors:
+        raise InvalidInput(*errors)
+    set_password(session, user, new, actor=user.username, keep_session=keep_session)
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: str | None) -> None:

@@ -99,3 +99,51 @@ def logout(request: Request, session: SessionDep, user: CurrentUser) -> Redirect
     )
     logout_session(request)
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, user: CurrentUser) -> HTMLResponse:
+    """The form where staff change their own password."""
+    return render(request, "accounts/password.html", _password_context())
+
+
+@router.post("/account/password", dependencies=[CsrfProtected], response_model=None)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    current_password: Annotated[str, Form(max_length=256)],
+    new_password: Annotated[str, Form(max_length=256)],
+    confirm_password: Annotated[str, Form(max_length=256)],
+) -> Response:
+    """Change one's own password; every other session and every API token of the user ends."""
+    try:
+        service.change_own_password(
+            session,
+            user,
+            current=current_password,
+            new=new_password,
+            confirm=confirm_password,
+            keep_session=session_id(request),
+        )
+    except SafezoneError as error:
+        vietnamese = i18n.get_locale() == "vi"
+        errors = {e.field or "": e.message_vi if vietnamese else e.message_en for e in error.errors}
+        session.rollback()
+        return render(
+            request,
+            "accounts/password.html",
+            _password_context(errors),
+            status_code=error.status_hint,
+        )
+    return render(request, "accounts/password.html", _password_context(changed=True))
+
+
+def _password_context(
+    errors: dict[str, str] | None = None, *, changed: bool = False
+) -> dict[str, object]:
+    return {
+        "errors": errors or {},
+        "changed": changed,
+        "min_length": service.MIN_PASSWORD_LENGTH,
+    }
