@@ -1,0 +1,121 @@
+"""A simulated radio for tests: bumble's virtual link with RSSI from distance and noise.
+
+bumble's virtual controller reports every advertisement at a fixed RSSI of -50 dBm. Our
+:class:`DistanceController` sits at a position in a :class:`Room`; when it receives an
+advertising PDU it finds the sending controller on the link, computes the RSSI from the log-
+distance path-loss model plus Gaussian noise, rewrites the reports it sends to its host, and
+drops the PDU entirely when the signal is below the receiver's sensitivity -- so tests place
+devices at distances and get what real radios would roughly hear.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from bumble import hci, ll
+from bumble.controller import Controller
+from bumble.device import Device
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from safezone.device.bumble_radio import BumbleRadio
+
+
+@dataclass
+class PathLoss:
+    """Log-distance path loss: RSSI = rssi_at_1m - 10 n log10(d) + N(0, sigma).
+
+    Defaults are typical of phones in a room (about -65 dBm at 1 m, exponent 2); below
+    ``sensitivity_dbm`` nothing is received.
+    """
+
+    rssi_at_1m: float = -65.0
+    exponent: float = 2.0
+    sigma_db: float = 2.0
+    sensitivity_dbm: float = -100.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def rssi(self, metres: float) -> int | None:
+        """An RSSI sample at ``metres``, or None when too weak to be received."""
+        distance = max(metres, 0.1)
+        mean = self.rssi_at_1m - 10 * self.exponent * math.log10(distance)
+        value = round(mean + self.rng.gauss(0.0, self.sigma_db))
+        if value < self.sensitivity_dbm:
+            return None
+        return max(-127, min(20, value))
+
+
+class Room:
+    """Where the simulated devices are: one virtual link and a path-loss model."""
+
+    def __init__(self, path_loss: PathLoss | None = None) -> None:
+        """An empty room."""
+        self.link = LocalLink()
+        self.path_loss = path_loss or PathLoss()
+
+    def controller(self, name: str, position: tuple[float, float]) -> DistanceController:
+        """A new controller at ``position`` (metres) on the room's link."""
+        return DistanceController(name, self, position)
+
+    def radio(self, name: str, position: tuple[float, float], index: int) -> BumbleRadio:
+        """A :class:`BumbleRadio` on a new controller at ``position``.
+
+        ``index`` (0-255) makes the device's public address unique.
+        """
+        controller = self.controller(name, position)
+        address = hci.Address(":".join([f"{index:02X}"] * 6))
+        device = Device(address=address, host=Host(controller, AsyncPipeSink(controller)))
+        return BumbleRadio(device, advertising_interval_ms=20.0)
+
+
+class DistanceController(Controller):
+    """A bumble controller whose advertising reports carry a distance-based RSSI."""
+
+    def __init__(self, name: str, room: Room, position: tuple[float, float]) -> None:
+        """Join ``room``'s link at ``position``."""
+        super().__init__(name, link=room.link)
+        self.room = room
+        self.position = position
+        self._rssi: int | None = None
+
+    def move(self, position: tuple[float, float]) -> None:
+        """Move to ``position`` (metres)."""
+        self.position = position
+
+    def _sender(self, address: Any) -> DistanceController | None:
+        for other in self.room.link.controllers:
+            if other is self or not isinstance(other, DistanceController):
+                continue
+            for adv_set in other.advertising_sets.values():
+                if adv_set.enabled and adv_set.address == address:
+                    return other
+        return None
+
+    def on_advertising_pdu(self, pdu: ll.AdvInd | ll.AdvExtInd) -> None:
+        """Deliver the PDU with an RSSI from the distance to its sender, or drop it."""
+        sender = self._sender(pdu.advertiser_address)
+        if sender is None:
+            return
+        rssi = self.room.path_loss.rssi(math.dist(self.position, sender.position))
+        if rssi is None:
+            return
+        self._rssi = rssi
+        try:
+            super().on_advertising_pdu(pdu)
+        finally:
+            self._rssi = None
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        """Rewrite the RSSI of advertising reports made for the PDU being delivered."""
+        if self._rssi is not None and isinstance(
+            packet, hci.HCI_LE_Extended_Advertising_Report_Event
+        ):
+            packet = hci.HCI_LE_Extended_Advertising_Report_Event(
+                [dataclasses.replace(r, rssi=self._rssi) for r in packet.reports]
+            )
+        super().send_hci_packet(packet)
