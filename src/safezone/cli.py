@@ -20,6 +20,7 @@ from rich.table import Table
 
 from safezone.config import ConfigError, Settings, load_settings
 from safezone.declarations.cli import app as declarations_app
+from safezone.device.cli import app as device_app
 from safezone.en.cli import app as en_app
 from safezone.errors import SafezoneError
 from safezone.exposure.cli import app as exposure_app
@@ -59,6 +60,7 @@ app.add_typer(en_app, name="en", help="Exposure-notification protocol tools.")
 app.add_typer(exposure_app, name="exposure", help="Exposure-notification server tools.")
 app.add_typer(declarations_app, name="declarations", help="Health declarations tools.")
 app.add_typer(secrets_app, name="secrets", help="Secret key rotation.")
+app.add_typer(device_app, name="device", help="Reference exposure-notification device (bumble).")
 
 DataDirOption = Annotated[
     Path | None,

@@ -14,7 +14,7 @@ import enum
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -241,16 +241,25 @@ class ReferenceDevice:
             self.state.log.record(rpi, aem, max(-127, min(20, rssi)), started)
         return len(heard)
 
-    async def run(self, stop: asyncio.Event, *, on_cycle: Callable[[], None] | None = None) -> None:
-        """Advertise and scan on the duty cycle until ``stop`` is set (state saved each cycle)."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        between_cycles: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Advertise and scan on the duty cycle until ``stop`` is set.
+
+        The state is saved after every cycle; ``between_cycles`` (a check, say) is awaited
+        after the save, while nothing else touches the state.
+        """
         await self.start()
         try:
             while not stop.is_set():
                 await self.rotate_if_due()
                 await self.scan_once()
                 self.save()
-                if on_cycle is not None:
-                    on_cycle()
+                if between_cycles is not None:
+                    await between_cycles()
                 rest = self.config.scan_period_seconds - self.config.scan_seconds
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=rest)

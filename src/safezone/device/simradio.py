@@ -10,6 +10,7 @@ devices at distances and get what real radios would roughly hear.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import random
@@ -57,10 +58,14 @@ class Room:
         """An empty room."""
         self.link = LocalLink()
         self.path_loss = path_loss or PathLoss()
+        #: The controllers placed so far, by name.
+        self.controllers: dict[str, DistanceController] = {}
 
     def controller(self, name: str, position: tuple[float, float]) -> DistanceController:
         """A new controller at ``position`` (metres) on the room's link."""
-        return DistanceController(name, self, position)
+        controller = DistanceController(name, self, position)
+        self.controllers[name] = controller
+        return controller
 
     def radio(self, name: str, position: tuple[float, float], index: int) -> BumbleRadio:
         """A :class:`BumbleRadio` on a new controller at ``position``.
@@ -98,6 +103,8 @@ class DistanceController(Controller):
 
     def on_advertising_pdu(self, pdu: ll.AdvInd | ll.AdvExtInd) -> None:
         """Deliver the PDU with an RSSI from the distance to its sender, or drop it."""
+        if not self.le_scan_enable:
+            return  # not listening: skip the search for the sender
         sender = self._sender(pdu.advertiser_address)
         if sender is None:
             return
@@ -119,3 +126,36 @@ class DistanceController(Controller):
                 [dataclasses.replace(r, rssi=self._rssi) for r in packet.reports]
             )
         super().send_hci_packet(packet)
+
+
+def parse_placement(spec: str) -> tuple[str, tuple[float, float]]:
+    """``TRANSPORT@X,Y`` -> (transport, (x, y)); without ``@`` the position is the origin."""
+    transport, _, where = spec.rpartition("@") if "@" in spec else (spec, "", "")
+    if not where:
+        return transport, (0.0, 0.0)
+    x, _, y = where.partition(",")
+    return transport, (float(x), float(y or 0.0))
+
+
+async def serve_room(placements: list[tuple[str, tuple[float, float]]], room: Room | None = None) -> None:
+    """Serve one distance-model controller per bumble transport until cancelled.
+
+    Each ``(transport, position)`` is e.g. ``("tcp-server:_:9000", (0, 0))``; a device
+    connecting with ``--transport tcp-client:127.0.0.1:9000`` then gets a controller at that
+    position. This is how two ``safezone device run`` processes meet without hardware.
+    """
+    from bumble.transport import open_transport
+
+    room = room or Room()
+    transports = []
+    try:
+        for index, (spec, position) in enumerate(placements):
+            transport = await open_transport(spec)
+            transports.append(transport)
+            controller = room.controller(f"C{index}", position)
+            transport.source.set_packet_sink(controller)
+            controller.host = transport.sink
+        await asyncio.get_running_loop().create_future()
+    finally:
+        for transport in transports:
+            await transport.close()

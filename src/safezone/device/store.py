@@ -161,7 +161,7 @@ class StateFile:
         nonce = os.urandom(12)
         plain = json.dumps(state_to_json(state), separators=(",", ":")).encode()
         blob = bytes([_VERSION]) + nonce + aead.encrypt(nonce, plain, _AAD)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".{os.getpid()}.{os.urandom(4).hex()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(blob)
