@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("bumble", reason="the device extra (bumble) is not installed")
 
-from tests.exposure.conftest import exposure_config, settings, storage  # noqa: E402
+from tests.exposure.conftest import exposure_config, settings, storage
 
 __all__ = ["SimClock", "exposure_config", "settings", "storage"]
 

@@ -55,7 +55,7 @@ async def _run_air() -> dict[int, Heard]:
             on_air.append((bytes(packet.advertiser_address), bytes(packet.data)))
         send(sender, packet)
 
-    room.link.send_advertising_pdu = tap  # type: ignore[method-assign]
+    room.link.send_advertising_pdu = tap  # type: ignore[method-assign,assignment]
     clock = SimClock(START * 600.0)
     addresses = random.Random(6)
     sender_radio = room.radio("sender", (0.0, 0.0), index=1)
@@ -80,6 +80,7 @@ async def _run_air() -> dict[int, Heard]:
         reports: list[Report] = []
         await receiver.scan(reports.append, 0.06)
         (adv_set,) = controller.advertising_sets.values()
+        assert adv_set.parameters is not None
         heard[START + offset] = Heard(
             list(on_air), reports, int(adv_set.parameters.advertising_event_properties)
         )
@@ -109,7 +110,8 @@ def test_advertisement_on_the_air(air: dict[int, Heard], vector: dict[str, Any])
     assert {int(r.address[:2], 16) >> 6 for r in heard.reports} == {0b00}
     assert {data for _, data in heard.pdus} == {expected}
     adverts = [r for r in heard.reports if not r.scan_response]
-    assert adverts and {r.data for r in adverts} == {expected}
+    assert adverts
+    assert {r.data for r in adverts} == {expected}
     # Non-connectable, non-scannable, not legacy PDUs (HCI advertising event properties 0).
     assert heard.properties == 0
 

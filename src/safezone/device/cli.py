@@ -7,6 +7,7 @@ Output is Vietnamese first, English second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -123,7 +124,9 @@ def run(
 
     async def main() -> None:
         radio, hci = await open_bumble_radio(transport)
-        device = _device(data_dir, radio, scan_seconds=scan_seconds, scan_period_seconds=scan_period)
+        device = _device(
+            data_dir, radio, scan_seconds=scan_seconds, scan_period_seconds=scan_period
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -177,9 +180,7 @@ def upload(
     except (ServerError, EnError, httpx.HTTPError) as exc:
         typer.echo(f"Gửi khoá thất bại / upload failed: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(
-        f"Đã gửi {published.inserted} khoá. / Uploaded {published.inserted} keys."
-    )
+    typer.echo(f"Đã gửi {published.inserted} khoá. / Uploaded {published.inserted} keys.")
 
 
 @app.command()
@@ -221,8 +222,10 @@ def sim_link(
         typer.echo("Cần cài bumble / install the device extra (bumble).", err=True)
         raise typer.Exit(2) from None
     parsed = [parse_placement(p) for p in placements]
-    typer.echo("Đang phục vụ / serving: " + ", ".join(f"{t} @ {p}" for t, p in parsed))
-    try:
-        asyncio.run(serve_room(parsed))
-    except KeyboardInterrupt:
-        pass
+    listening = ", ".join(f"{t} @ {p}" for t, p in parsed)
+
+    def ready() -> None:
+        typer.echo(f"Sẵn sàng / ready: {listening}")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_room(parsed, on_ready=ready))

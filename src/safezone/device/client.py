@@ -141,7 +141,7 @@ class ServerClient:
             _check("export", answer)
             if len(answer.content) > MAX_EXPORT_BYTES:
                 raise ServerError("export", 200, "", f"{path} is larger than allowed")
-            keys.extend(read_export(answer.content, trusted).keys)  # type: ignore[arg-type]
+            keys.extend(read_export(answer.content, trusted).keys)
             read.append(path)
         return keys, read
 

@@ -73,7 +73,7 @@ def address_text(address: bytes) -> str:
 def gaen_advertisement(service_data: bytes) -> bytes:
     """The GAEN advertising data for 20 bytes of service data (RPI + AEM).
 
-    Flags 0x1A, complete 16-bit UUID list [0xFD6F], service data 0xFD6F: 28 bytes, as
+    Flags 0x1A, complete 16-bit UUID list [0xFD6F], service data 0xFD6F: 31 bytes, as
     :func:`safezone.en.payload.encode_advertisement` builds it.
     """
     return encode_advertisement(service_data[:16], service_data[16:])

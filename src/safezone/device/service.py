@@ -10,6 +10,7 @@ can run a simulated day in seconds and trigger rotations directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import os
 import random
@@ -86,7 +87,10 @@ _CLOSENESS_WORDS = {
     Closeness.MEDIUM: ("khá xa", "some distance away"),
     Closeness.FAR: ("xa", "far"),
 }
-_RISK_WORDS = {RiskLevel.HIGH: ("nguy cơ cao", "high risk"), RiskLevel.LOW: ("nguy cơ thấp", "low risk")}
+_RISK_WORDS = {
+    RiskLevel.HIGH: ("nguy cơ cao", "high risk"),
+    RiskLevel.LOW: ("nguy cơ thấp", "low risk"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +165,10 @@ class ReferenceDevice:
         self.config = config or DeviceConfig()
         self.clock = clock
         self.random_bytes = random_bytes
-        self.rng = rng or random.Random()
+        # Jitter from the OS generator: predictable rotations would let a tracker link them.
+        self.rng = rng or random.SystemRandom()
         self.state_file = state_file
-        keys = DeviceKeyStore(
-            random=random_bytes, clock=clock, calibration=self.config.calibration
-        )
+        keys = DeviceKeyStore(random=random_bytes, clock=clock, calibration=self.config.calibration)
         log = EncounterLog(clock=clock)
         if state_file is not None:
             self.state = state_file.load(keys, log, clock())
@@ -261,10 +264,8 @@ class ReferenceDevice:
                 if between_cycles is not None:
                     await between_cycles()
                 rest = self.config.scan_period_seconds - self.config.scan_seconds
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=rest)
-                except TimeoutError:
-                    pass
         finally:
             await self.radio.close()
             self.save()

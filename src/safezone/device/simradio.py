@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,8 @@ class PathLoss:
     exponent: float = 2.0
     sigma_db: float = 2.0
     sensitivity_dbm: float = -100.0
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    # A seeded simulation generator (test noise, not secrets).
+    rng: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
 
     def rssi(self, metres: float) -> int | None:
         """An RSSI sample at ``metres``, or None when too weak to be received."""
@@ -56,7 +58,7 @@ class Room:
 
     def __init__(self, path_loss: PathLoss | None = None) -> None:
         """An empty room."""
-        self.link = LocalLink()
+        self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.path_loss = path_loss or PathLoss()
         #: The controllers placed so far, by name.
         self.controllers: dict[str, DistanceController] = {}
@@ -137,7 +139,11 @@ def parse_placement(spec: str) -> tuple[str, tuple[float, float]]:
     return transport, (float(x), float(y or 0.0))
 
 
-async def serve_room(placements: list[tuple[str, tuple[float, float]]], room: Room | None = None) -> None:
+async def serve_room(
+    placements: list[tuple[str, tuple[float, float]]],
+    room: Room | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
     """Serve one distance-model controller per bumble transport until cancelled.
 
     Each ``(transport, position)`` is e.g. ``("tcp-server:_:9000", (0, 0))``; a device
@@ -155,6 +161,8 @@ async def serve_room(placements: list[tuple[str, tuple[float, float]]], room: Ro
             controller = room.controller(f"C{index}", position)
             transport.source.set_packet_sink(controller)
             controller.host = transport.sink
+        if on_ready is not None:
+            on_ready()
         await asyncio.get_running_loop().create_future()
     finally:
         for transport in transports:
