@@ -16,7 +16,7 @@ from tests.conftest import free_port
 
 
 def test_status_of_a_new_device(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["device", "status", "--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(app, ["device", "status", "--state-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "keys: 0" in result.output
     assert "never checked" in result.output
@@ -25,9 +25,9 @@ def test_status_of_a_new_device(tmp_path: Path) -> None:
 
 def test_a_state_with_a_foreign_key_is_refused(tmp_path: Path) -> None:
     runner = CliRunner()
-    runner.invoke(app, ["device", "status", "--data-dir", str(tmp_path)])
+    runner.invoke(app, ["device", "status", "--state-dir", str(tmp_path)])
     (tmp_path / "state.bin").write_bytes(b"\x01" + bytes(60))
-    result = runner.invoke(app, ["device", "status", "--data-dir", str(tmp_path)])
+    result = runner.invoke(app, ["device", "status", "--state-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "cannot read the state" in result.output
 
@@ -43,7 +43,7 @@ def test_upload_to_an_unreachable_server_fails_cleanly(tmp_path: Path) -> None:
             "--code",
             "12345678",
             "--include-today",
-            "--data-dir",
+            "--state-dir",
             str(tmp_path),
         ],
     )
@@ -72,7 +72,7 @@ def test_two_processes_meet_over_simulated_controllers(tmp_path: Path) -> None:
                     f"http://127.0.0.1:{free_port()}",
                     "--transport",
                     f"tcp-client:127.0.0.1:{port}",
-                    "--data-dir",
+                    "--state-dir",
                     str(tmp_path / str(port)),
                     "--scan-seconds",
                     "0.5",
@@ -95,7 +95,7 @@ def test_two_processes_meet_over_simulated_controllers(tmp_path: Path) -> None:
         link.wait(timeout=10)
     for port in ports:
         status = subprocess.run(
-            [*command, "status", "--json", "--data-dir", str(tmp_path / str(port))],
+            [*command, "status", "--json", "--state-dir", str(tmp_path / str(port))],
             capture_output=True,
             check=True,
         )
@@ -103,3 +103,23 @@ def test_two_processes_meet_over_simulated_controllers(tmp_path: Path) -> None:
         assert info["keys"] == 1
         assert info["sightings"] >= 3  # one per scan of the other device
         assert info["distinct_rpis"] == 1
+
+
+def test_check_refuses_bad_risk_parameters(tmp_path: Path) -> None:
+    bad = tmp_path / "risk.json"
+    bad.write_text('{"minutesAtAttenuationWeights": [{"range": "nope"}]}')
+    result = CliRunner().invoke(
+        app,
+        [
+            "device",
+            "check",
+            "--server",
+            "http://127.0.0.1:9",
+            "--risk",
+            str(bad),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "bad risk parameters" in result.output

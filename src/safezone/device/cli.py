@@ -23,6 +23,7 @@ from safezone.device.client import ServerClient, ServerError
 from safezone.device.service import DeviceConfig, Exposure, ReferenceDevice
 from safezone.device.store import StateError, StateFile
 from safezone.en.errors import EnError
+from safezone.en.risk import RiskParameters
 
 app = typer.Typer(
     name="device",
@@ -42,7 +43,10 @@ def default_data_dir() -> Path:
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Where the encrypted state and its key live (default: see docs)."
+        "--state-dir",
+        help=(
+            "Encrypted state and its key ($SAFEZONE_DEVICE_DIR or ~/.local/share/safezone-device)."
+        ),
     ),
 ]
 Server = Annotated[str, typer.Option("--server", help="The safezone server, e.g. https://…")]
@@ -54,6 +58,24 @@ Region = Annotated[str, typer.Option("--region", help="Export region (index.txt 
 Authority = Annotated[
     str, typer.Option("--health-authority", help="healthAuthorityID for publish.")
 ]
+
+
+RiskFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--risk", help="Risk parameters, Corona-Warn-App JSON (default: CWA's published ones)."
+    ),
+]
+
+
+def _risk(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return {"risk": RiskParameters.from_json(json.loads(path.read_text(encoding="utf-8")))}
+    except (OSError, ValueError) as exc:
+        typer.echo(f"Tham số nguy cơ sai / bad risk parameters: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _device(data_dir: Path | None, radio: Any = None, **config: Any) -> ReferenceDevice:
@@ -113,6 +135,7 @@ def run(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: run forever).")
     ] = None,
+    risk: RiskFile = None,
 ) -> None:
     """Advertise, scan and check exposures on a real radio (needs the device extra)."""
     try:
@@ -125,7 +148,11 @@ def run(
     async def main() -> None:
         radio, hci = await open_bumble_radio(transport)
         device = _device(
-            data_dir, radio, scan_seconds=scan_seconds, scan_period_seconds=scan_period
+            data_dir,
+            radio,
+            scan_seconds=scan_seconds,
+            scan_period_seconds=scan_period,
+            **_risk(risk),
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -155,9 +182,10 @@ def check(
     server: Server,
     data_dir: DataDir = None,
     region: Region = "VN",
+    risk: RiskFile = None,
 ) -> None:
     """Download the region's signed exports once, verify, match and explain."""
-    _check(_device(data_dir), _server(server, "", region, ""))
+    _check(_device(data_dir, **_risk(risk)), _server(server, "", region, ""))
 
 
 @app.command()
