@@ -112,8 +112,9 @@ def test_advertisement_on_the_air(air: dict[int, Heard], vector: dict[str, Any])
     adverts = [r for r in heard.reports if not r.scan_response]
     assert adverts
     assert {r.data for r in adverts} == {expected}
-    # Non-connectable, non-scannable, not legacy PDUs (HCI advertising event properties 0).
-    assert heard.properties == 0
+    # Legacy PDUs (ADV_NONCONN_IND, what phones scan for), non-connectable, non-scannable:
+    # HCI advertising event properties 0x10.
+    assert heard.properties == 0x10
 
 
 def test_address_changes_with_every_rotation(air: dict[int, Heard]) -> None:

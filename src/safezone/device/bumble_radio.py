@@ -3,8 +3,10 @@
 Observed in bumble 0.0.236 (pinned in the ``device`` extra) and relied on here:
 
 * non-connectable advertising through the legacy HCI commands reaches no scanner on bumble's
-  virtual link, so we always use an *extended* advertising set (non-connectable,
-  non-scannable, legacy PDUs off) -- which real controllers with BLE 5 support as well;
+  virtual link, so we always use the *extended* advertising commands (an advertising set,
+  BLE 5). The set is non-connectable and non-scannable and asks for legacy PDUs, so a real
+  controller sends ADV_NONCONN_IND -- what phones' exposure-notification scanners listen
+  for (many scan for legacy advertisements only);
 * the virtual controller reports every advertisement twice, flagged connectable and the second
   time as a scan response; we pass the flag on and the device drops scan responses;
 * the HCI scan duration and period are not settable, so the scan window is timed here.
@@ -59,7 +61,7 @@ class BumbleRadio:
             if self._set is None:
                 parameters = AdvertisingParameters(
                     advertising_event_properties=AdvertisingEventProperties(
-                        is_connectable=False, is_scannable=False, is_legacy=False
+                        is_connectable=False, is_scannable=False, is_legacy=True
                     ),
                     primary_advertising_interval_min=self.advertising_interval_ms,
                     primary_advertising_interval_max=self.advertising_interval_ms,
