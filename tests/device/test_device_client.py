@@ -93,7 +93,7 @@ def test_upload_speaks_google_s_wire_format() -> None:
     assert "x-api-key" not in publish[1]  # the key server does not know app keys
     assert set(verify_body) == {"code", "accept", "padding"}
     assert verify_body["code"] == "12345678"
-    assert verify_body["accept"] == ["confirmed", "likely", "negative"]
+    assert verify_body["accept"] == ["confirmed", "likely"]  # never publish on a negative
     assert set(cert_body) == {"token", "ekeyhmac", "padding"}
     assert cert_body["token"] == "tok"
     body = publish[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ from safezone.device.radio import (
 from safezone.device.service import Closeness, DeviceConfig, Exposure, ReferenceDevice
 from safezone.device.simradio import PathLoss, parse_placement
 from safezone.device.store import StateFile
+from safezone.en.device import KeyStore
+from safezone.en.keys import TemporaryExposureKey
 from safezone.en.payload import encode_advertisement
 from safezone.en.risk import RiskLevel
 from tests.device.conftest import SimClock
@@ -244,3 +247,20 @@ def test_run_scans_saves_and_closes(tmp_path: Path) -> None:
     assert again.status()["sightings"] == 3
     with pytest.raises(RuntimeError, match="no radio"):
         again.radio  # noqa: B018
+
+
+def test_a_key_from_the_future_is_skipped_not_fatal() -> None:
+    clock = SimClock(NOON)
+    device = _device(clock)
+    other = KeyStore()
+    for n in range(13):
+        device.state.log.record_service_data(
+            other.advertisement(NOON + n * 300), -60, NOON + n * 300
+        )
+    (key,) = other.keys
+    future = TemporaryExposureKey(os.urandom(16), key.rolling_start_interval_number + 144)
+    clock.now = NOON + 4000
+    assert device.explain([future], clock.now) == []
+    (found,) = device.explain([future, key], clock.now)
+    assert found.day == datetime.fromtimestamp(NOON, UTC).date()
+    assert found.closeness == Closeness.VERY_CLOSE

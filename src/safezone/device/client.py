@@ -22,8 +22,10 @@ from safezone.en.export import read_export
 from safezone.en.keys import TemporaryExposureKey
 from safezone.en.tekmac import tekmac
 
-#: What the device accepts from ``/api/verify``: Google's hierarchy, most specific first.
-ACCEPT_ALL: Final = ("confirmed", "likely", "negative")
+#: The test types the device accepts from ``/api/verify`` (Google's ``accept``): confirmed
+#: and likely. A code for a negative test answers 412 ``unsupported_test_type``, so a device
+#: never publishes its keys on a negative result.
+ACCEPT: Final = ("confirmed", "likely")
 # Export files above this size are refused before parsing (safezone.en also checks).
 MAX_EXPORT_BYTES: Final = 32 * 1024 * 1024
 
@@ -121,10 +123,8 @@ class ServerClient:
         _check("index", answer)
         return [line.strip() for line in answer.text.splitlines() if line.strip()]
 
-    def diagnosis_keys(
-        self, skip: set[str] | None = None
-    ) -> tuple[list[TemporaryExposureKey], list[str]]:
-        """Download, verify and read every export file of the index not in ``skip``.
+    def diagnosis_keys(self) -> tuple[list[TemporaryExposureKey], list[str]]:
+        """Download, verify and read every export file of the index.
 
         Returns the keys and the paths read. A file whose signature does not verify raises
         (``safezone.en.errors.EnError``): a device never matches against unverified keys.
@@ -133,8 +133,6 @@ class ServerClient:
         keys: list[TemporaryExposureKey] = []
         read: list[str] = []
         for path in self.index():
-            if skip and path in skip:
-                continue
             if path.startswith("/") or ".." in path.split("/"):
                 raise ServerError("index", 200, "", f"unsafe path {path!r}")
             answer = self.http.get(f"/exposure/v1/{path}")
@@ -147,7 +145,7 @@ class ServerClient:
 
     # --- upload ------------------------------------------------------------------------------
 
-    def verify(self, code: str, accept: tuple[str, ...] = ACCEPT_ALL) -> Verified:
+    def verify(self, code: str, accept: tuple[str, ...] = ACCEPT) -> Verified:
         """``POST /api/verify``: exchange the health worker's code for a token."""
         answer = self.http.post(
             "/api/verify",

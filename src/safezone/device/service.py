@@ -33,6 +33,7 @@ from safezone.en.device import (
     match_sightings,
 )
 from safezone.en.errors import EnError
+from safezone.en.keys import TemporaryExposureKey
 from safezone.en.payload import decode_advertisement
 from safezone.en.risk import RiskLevel, RiskParameters, cwa_default, evaluate
 
@@ -292,9 +293,13 @@ class ReferenceDevice:
         self.save()
         return exposures
 
-    def explain(self, keys: list[Any], now: float) -> list[Exposure]:
+    def explain(self, keys: list[TemporaryExposureKey], now: float) -> list[Exposure]:
         """Match ``keys`` (diagnosis keys) against the log and explain the days at risk."""
         calibration = self.config.calibration
+        # A key starting after our clock (a skewed clock, ours or the server's) is skipped,
+        # not allowed to fail the whole check.
+        current = crypto.interval_number(now)
+        keys = [k for k in keys if k.rolling_start_interval_number <= current]
         matched = match_sightings(self.state.log, keys, calibration=calibration, now=now)
         windows = exposure_windows(
             matched,
@@ -346,5 +351,6 @@ class ReferenceDevice:
             "distinct_rpis": len({s.rpi for s in sightings}),
             "oldest_sighting": min((s.timestamp for s in sightings), default=None),
             "checked_at": self.state.checked_at,
+            "exports_read": len(self.state.seen_exports),
             "exposures": list(self.state.exposures),
         }

@@ -49,7 +49,7 @@ class DeviceState:
     log: EncounterLog
     #: Explained exposures of the last check (JSON-ready dicts, see ``Exposure.to_json``).
     exposures: list[dict[str, Any]] = field(default_factory=list)
-    #: Export files already matched (paths of index.txt), so a check reads only new ones.
+    #: The export files (paths of index.txt) read at the last check.
     seen_exports: list[str] = field(default_factory=list)
     #: Unix time of the last successful check, or None.
     checked_at: float | None = None
