@@ -215,3 +215,24 @@ def test_run_in_process_against_a_simulated_controller(
     assert "No risky exposure" in result.output  # checked once, at the first cycle
     status = CliRunner().invoke(app, ["device", "status", "--json", "--state-dir", str(tmp_path)])
     assert json.loads(status.output)["keys"] == 1
+
+
+def test_run_on_a_transport_that_cannot_open_says_so(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    result = CliRunner().invoke(
+        app,
+        [
+            "device",
+            "run",
+            "--server",
+            "http://server",
+            "--state-dir",
+            str(tmp_path),
+            "--transport",
+            f"tcp-client:127.0.0.1:{port}",
+            "--duration",
+            "1",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot use the Bluetooth transport" in result.output

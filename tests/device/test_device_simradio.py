@@ -7,6 +7,9 @@ import asyncio
 import contextlib
 import random
 
+import pytest
+from bumble import hci
+
 from safezone.device.bumble_radio import open_bumble_radio
 from safezone.device.radio import Report, gaen_advertisement, non_resolvable_address
 from safezone.device.simradio import PathLoss, Room, serve_room
@@ -71,3 +74,16 @@ def test_a_served_controller_hears_the_room() -> None:
     reports = [r for r in asyncio.run(_served()) if not r.scan_response]
     assert reports
     assert {(r.data, r.rssi) for r in reports} == {(DATA, -71)}  # 2 m: -65 - 20 log10(2)
+
+
+async def _start_without_extended_advertising() -> None:
+    room = Room()
+    radio = room.radio("old", (0.0, 0.0), index=3)
+    controller = room.controllers["old"]
+    controller.le_features = controller.le_features & ~hci.LeFeatureMask.LE_EXTENDED_ADVERTISING
+    await radio.start()
+
+
+def test_a_controller_without_extended_advertising_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="extended advertising"):
+        asyncio.run(_start_without_extended_advertising())

@@ -14,7 +14,7 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -104,6 +104,15 @@ def _print_exposures(exposures: list[Exposure]) -> None:
         typer.echo("  " + exposure.describe("en"))
 
 
+def _radio_failed(transport: str, exc: BaseException) -> NoReturn:
+    typer.echo(
+        f"Không dùng được bộ phát Bluetooth / cannot use the Bluetooth transport {transport}: "
+        f"{type(exc).__name__}: {exc}. Xem / see docs/device.md (quyền / permissions).",
+        err=True,
+    )
+    raise typer.Exit(2) from None
+
+
 def _check(device: ReferenceDevice, server: ServerClient) -> None:
     try:
         exposures = device.check(server)
@@ -145,15 +154,15 @@ def run(
         raise typer.Exit(2) from None
     client = _server(server, api_key, region, health_authority)
 
+    settings = {"scan_seconds": scan_seconds, "scan_period_seconds": scan_period, **_risk(risk)}
+    _device(data_dir, **settings)  # a bad state or setting fails before the radio is taken
+
     async def main() -> None:
-        radio, hci = await open_bumble_radio(transport)
-        device = _device(
-            data_dir,
-            radio,
-            scan_seconds=scan_seconds,
-            scan_period_seconds=scan_period,
-            **_risk(risk),
-        )
+        try:
+            radio, hci = await open_bumble_radio(transport)
+        except Exception as exc:  # noqa: BLE001 -- bumble raises bare Exception; report, stop
+            _radio_failed(transport, exc)
+        device = _device(data_dir, radio, **settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -171,6 +180,8 @@ def run(
         typer.echo(f"Đang chạy / running on {transport}; Ctrl-C để dừng / to stop.")
         try:
             await device.run(stop, between_cycles=between_cycles)
+        except RuntimeError as exc:  # the controller cannot do what the device needs
+            _radio_failed(transport, exc)
         finally:
             await hci.close()
 
