@@ -236,3 +236,21 @@ def test_run_on_a_transport_that_cannot_open_says_so(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     assert "cannot use the Bluetooth transport" in result.output
+
+
+def test_a_calibration_outside_the_protocol_s_bytes_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "device",
+            "check",
+            "--server",
+            "http://server",
+            "--rssi-correction",
+            "500",
+            "--state-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "bad calibration" in result.output

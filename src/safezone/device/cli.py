@@ -22,6 +22,7 @@ import typer
 from safezone.device.client import ServerClient, ServerError
 from safezone.device.service import DeviceConfig, Exposure, ReferenceDevice
 from safezone.device.store import StateError, StateFile
+from safezone.en.device import DEFAULT_CALIBRATION, DeviceCalibration
 from safezone.en.errors import EnError
 from safezone.en.risk import RiskParameters
 
@@ -66,6 +67,22 @@ RiskFile = Annotated[
         "--risk", help="Risk parameters, Corona-Warn-App JSON (default: CWA's published ones)."
     ),
 ]
+
+
+TxPower = Annotated[
+    int, typer.Option("--tx-power", help="This radio's TX power (dBm), sent in the metadata.")
+]
+RssiCorrection = Annotated[
+    int, typer.Option("--rssi-correction", help="Added to RSSI this radio measures (dB).")
+]
+
+
+def _calibration(tx_power: int, rssi_correction: int) -> dict[str, Any]:
+    try:
+        return {"calibration": DeviceCalibration(tx_power, rssi_correction)}
+    except ValueError as exc:
+        typer.echo(f"Hiệu chuẩn sai / bad calibration: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _risk(path: Path | None) -> dict[str, Any]:
@@ -145,6 +162,8 @@ def run(
         float | None, typer.Option(help="Stop after this many seconds (default: run forever).")
     ] = None,
     risk: RiskFile = None,
+    tx_power: TxPower = DEFAULT_CALIBRATION.tx_power,
+    rssi_correction: RssiCorrection = DEFAULT_CALIBRATION.rssi_correction,
 ) -> None:
     """Advertise, scan and check exposures on a real radio (needs the device extra)."""
     try:
@@ -154,7 +173,12 @@ def run(
         raise typer.Exit(2) from None
     client = _server(server, api_key, region, health_authority)
 
-    settings = {"scan_seconds": scan_seconds, "scan_period_seconds": scan_period, **_risk(risk)}
+    settings = {
+        "scan_seconds": scan_seconds,
+        "scan_period_seconds": scan_period,
+        **_risk(risk),
+        **_calibration(tx_power, rssi_correction),
+    }
     _device(data_dir, **settings)  # a bad state or setting fails before the radio is taken
 
     async def main() -> None:
@@ -194,9 +218,11 @@ def check(
     data_dir: DataDir = None,
     region: Region = "VN",
     risk: RiskFile = None,
+    rssi_correction: RssiCorrection = DEFAULT_CALIBRATION.rssi_correction,
 ) -> None:
     """Download the region's signed exports once, verify, match and explain."""
-    _check(_device(data_dir, **_risk(risk)), _server(server, "", region, ""))
+    calibration = _calibration(DEFAULT_CALIBRATION.tx_power, rssi_correction)
+    _check(_device(data_dir, **_risk(risk), **calibration), _server(server, "", region, ""))
 
 
 @app.command()
