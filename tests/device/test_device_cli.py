@@ -254,3 +254,16 @@ def test_a_calibration_outside_the_protocol_s_bytes_is_refused(tmp_path: Path) -
     )
     assert result.exit_code == 2, result.output
     assert "bad calibration" in result.output
+
+
+def test_check_and_upload_wait_for_a_running_device(tmp_path: Path) -> None:
+    runner = CliRunner()
+    with StateFile(tmp_path).lock():  # what `safezone device run` holds while it runs
+        for command in (
+            ["check", "--server", "http://server"],
+            ["upload", "--server", "http://server", "--code", "12345678"],
+        ):
+            result = runner.invoke(app, ["device", *command, "--state-dir", str(tmp_path)])
+            assert result.exit_code == 3, result.output
+            assert "stop it first" in result.output
+        assert runner.invoke(app, ["device", "status", "--state-dir", str(tmp_path)]).exit_code == 0

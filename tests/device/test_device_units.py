@@ -30,6 +30,7 @@ from safezone.en.keys import TemporaryExposureKey
 from safezone.en.payload import encode_advertisement
 from safezone.en.risk import RiskLevel
 from tests.device.conftest import SimClock
+from tests.device.test_device_client import FakeServer, _client
 
 DATA = Path(__file__).parent / "data"
 CLOSENESS = json.loads((DATA / "closeness.json").read_text())
@@ -264,3 +265,21 @@ def test_a_key_from_the_future_is_skipped_not_fatal() -> None:
     (found,) = device.explain([future, key], clock.now)
     assert found.day == datetime.fromtimestamp(NOON, UTC).date()
     assert found.closeness == Closeness.VERY_CLOSE
+
+
+def test_uploading_today_s_key_rotates_when_its_replacement_starts() -> None:
+    clock = SimClock(NOON + 65)
+    radio = FakeRadio()
+    device = _device(clock, radio)
+    asyncio.run(device.start())
+    released = device.state.keys.current_key()
+    server = FakeServer()
+    published = device.upload(_client(server), "12345678", include_today=True)
+    assert published.inserted == 3
+    boundary = NOON + 600  # NOON is an interval start; the next one begins 10 minutes later
+    assert device.next_rotation == boundary
+    clock.now = boundary
+    assert asyncio.run(device.rotate_if_due())
+    assert device.state.keys.current_key().key_data != released.key_data
+    (first, _), (second, _) = radio.advertised[-2:]
+    assert first != second

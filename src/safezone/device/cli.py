@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -21,7 +22,7 @@ import typer
 
 from safezone.device.client import ServerClient, ServerError
 from safezone.device.service import DeviceConfig, Exposure, ReferenceDevice
-from safezone.device.store import StateError, StateFile
+from safezone.device.store import StateBusy, StateError, StateFile
 from safezone.en.device import DEFAULT_CALIBRATION, DeviceCalibration
 from safezone.en.errors import EnError
 from safezone.en.risk import RiskParameters
@@ -105,6 +106,21 @@ def _device(data_dir: Path | None, radio: Any = None, **config: Any) -> Referenc
     except StateError as exc:
         typer.echo(f"Không đọc được trạng thái / cannot read the state: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _holding(data_dir: Path | None) -> Iterator[None]:
+    """Hold the state for this command, or stop: a running device owns it."""
+    try:
+        with StateFile(data_dir or default_data_dir()).lock():
+            yield
+    except StateBusy:
+        typer.echo(
+            "Thiết bị đang chạy (safezone device run); hãy dừng nó trước. / "
+            "The device is running (safezone device run); stop it first.",
+            err=True,
+        )
+        raise typer.Exit(3) from None
 
 
 def _server(url: str, api_key: str, region: str, authority: str) -> ServerClient:
@@ -209,7 +225,8 @@ def run(
         finally:
             await hci.close()
 
-    asyncio.run(main())
+    with _holding(data_dir):
+        asyncio.run(main())
 
 
 @app.command()
@@ -222,7 +239,8 @@ def check(
 ) -> None:
     """Download the region's signed exports once, verify, match and explain."""
     calibration = _calibration(DEFAULT_CALIBRATION.tx_power, rssi_correction)
-    _check(_device(data_dir, **_risk(risk), **calibration), _server(server, "", region, ""))
+    with _holding(data_dir):
+        _check(_device(data_dir, **_risk(risk), **calibration), _server(server, "", region, ""))
 
 
 @app.command()
@@ -237,14 +255,15 @@ def upload(
     ] = False,
 ) -> None:
     """Upload this device's keys with a health worker's code (Google-compatible API)."""
-    device = _device(data_dir)
-    try:
-        published = device.upload(
-            _server(server, api_key, "", health_authority), code, include_today=include_today
-        )
-    except (ServerError, EnError, httpx.HTTPError) as exc:
-        typer.echo(f"Gửi khoá thất bại / upload failed: {exc}", err=True)
-        raise typer.Exit(1) from None
+    with _holding(data_dir):
+        device = _device(data_dir)
+        try:
+            published = device.upload(
+                _server(server, api_key, "", health_authority), code, include_today=include_today
+            )
+        except (ServerError, EnError, httpx.HTTPError) as exc:
+            typer.echo(f"Gửi khoá thất bại / upload failed: {exc}", err=True)
+            raise typer.Exit(1) from None
     typer.echo(f"Đã gửi {published.inserted} khoá. / Uploaded {published.inserted} keys.")
 
 

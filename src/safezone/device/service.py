@@ -328,6 +328,11 @@ class ReferenceDevice:
         keys = self.state.keys.keys_for_upload(now, include_today=include_today)
         check_upload(keys, now)
         published = server.upload(code, keys)
+        if include_today:
+            # Today's key is released: stop broadcasting it as soon as its replacement starts
+            # (the next 10-minute interval), not at the next jittered rotation.
+            boundary = (crypto.interval_number(now) + 1) * crypto.INTERVAL_SECONDS
+            self.next_rotation = min(self.next_rotation, boundary)
         self.save()
         return published
 

@@ -9,8 +9,11 @@ load and save, so nothing older is ever written back.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -26,10 +29,15 @@ _VERSION: Final = 1
 _AAD: Final = b"safezone-device-state-v1"
 KEY_FILE: Final = "device.key"
 STATE_FILE: Final = "state.bin"
+LOCK_FILE: Final = "state.lock"
 
 
 class StateError(Exception):
     """The state file cannot be read: wrong key, tampered or from a newer version."""
+
+
+class StateBusy(StateError):
+    """Another process (a running device) holds the state."""
 
 
 class DeviceKeyStore(KeyStore):
@@ -115,6 +123,24 @@ class StateFile:
     def __init__(self, directory: Path) -> None:
         """Use ``directory``; nothing is created until the first load or save."""
         self.directory = directory
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the state exclusively (``state.lock``, flock) or raise :class:`StateBusy`.
+
+        ``safezone device run`` holds it while it runs, so a ``check`` or ``upload`` in
+        another process cannot save a state the running device would then overwrite.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StateBusy(f"{self.directory} is in use by a running device") from None
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     @property
     def path(self) -> Path:
