@@ -188,3 +188,19 @@ def test_unsafe_index_paths_are_refused(path: str) -> None:
 
 def test_no_index_yet_means_no_keys() -> None:
     assert _client(FakeServer()).diagnosis_keys() == ([], [])
+
+
+def test_a_decoy_upload_looks_like_a_real_one_but_says_x_chaff() -> None:
+    real, decoy = FakeServer(), FakeServer()
+    _client(real).upload("12345678", KEYS)
+    _client(decoy).decoy_upload(len(KEYS), 2_900_000 + 144 * 5)
+    assert [p for p, _, _ in decoy.requests] == [p for p, _, _ in real.requests]
+    for (_, real_headers, real_body), (_, headers, body) in zip(
+        real.requests, decoy.requests, strict=True
+    ):
+        assert headers["x-chaff"] == "1"
+        assert "x-chaff" not in real_headers
+        assert set(body) == set(real_body)
+        assert ("x-api-key" in headers) == ("x-api-key" in real_headers)
+        assert 1024 <= len(base64.b64decode(body["padding"])) < 2048
+    assert len(decoy.requests[2][2]["temporaryExposureKeys"]) == len(KEYS)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from safezone.config import Settings
 from safezone.db.engine import Database
@@ -25,6 +26,7 @@ from safezone.device.service import Closeness, DeviceConfig, Exposure, Reference
 from safezone.device.simradio import PathLoss, Room
 from safezone.device.store import StateFile
 from safezone.exposure import export, signing
+from safezone.exposure.models import ExposureKey
 from safezone.exposure.storage import LocalStorage
 from tests.conftest import MakeUser
 from tests.device.conftest import SimClock
@@ -107,11 +109,19 @@ def test_five_devices_on_the_virtual_link(
     )
     assert issued.status_code == 201, issued.text
 
-    # Back in the present, the case uploads its keys with the code, through Google's API.
+    # Back in the present, the case uploads its keys with the code, through Google's API;
+    # the others send decoy uploads before and after, which the server answers alike.
     clock.now = now.timestamp()
     server = ServerClient(client, api_key=app_key, health_authority="safezone-demo", region="VN")
+    interval = int(clock.now) // 600
+    for n in (1, 2):
+        assert server.decoy_upload(len(devices[n].state.keys.keys), interval) == [200] * 3
     published = devices[0].upload(server, issued.json()["short_code"])
     assert published.inserted == 1  # yesterday's key (today's is still in use)
+    for n in (3, 4):
+        assert server.decoy_upload(len(devices[n].state.keys.keys), interval) == [200] * 3
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(ExposureKey)) == 1
 
     with db.session() as session:
         export.run_export(session, settings, storage, now=now + dt.timedelta(hours=3))

@@ -283,3 +283,13 @@ def test_uploading_today_s_key_rotates_when_its_replacement_starts() -> None:
     assert device.state.keys.current_key().key_data != released.key_data
     (first, _), (second, _) = radio.advertised[-2:]
     assert first != second
+
+
+def test_decoys_are_sent_with_the_probability_given() -> None:
+    device = _device(SimClock(NOON))
+    server = FakeServer()
+    sent = [device.maybe_decoy(_client(server), 0.3) for _ in range(200)]
+    assert 30 <= sum(sent) <= 90
+    assert len(server.requests) == 3 * sum(sent)
+    assert all(headers["x-chaff"] == "1" for _, headers, _ in server.requests)
+    assert not device.maybe_decoy(_client(server), 0.0)

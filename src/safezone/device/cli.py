@@ -180,6 +180,15 @@ def run(
     risk: RiskFile = None,
     tx_power: TxPower = DEFAULT_CALIBRATION.tx_power,
     rssi_correction: RssiCorrection = DEFAULT_CALIBRATION.rssi_correction,
+    decoys: Annotated[
+        float,
+        typer.Option(
+            "--decoys",
+            min=0.0,
+            max=1.0,
+            help="Probability of a decoy upload (X-Chaff) after each check.",
+        ),
+    ] = 0.25,
 ) -> None:
     """Advertise, scan and check exposures on a real radio (needs the device extra)."""
     try:
@@ -216,6 +225,7 @@ def run(
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + check_hours * 3600
                 await asyncio.to_thread(_check, device, client)
+                await asyncio.to_thread(device.maybe_decoy, client, decoys)
 
         typer.echo(f"Đang chạy / running on {transport}; Ctrl-C để dừng / to stop.")
         try:

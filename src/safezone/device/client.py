@@ -199,6 +199,59 @@ class ServerClient:
         cert = self.certificate(verified.token, keys, secret)
         return self.publish(keys, cert, secret)
 
+    def decoy_upload(self, key_count: int, now_interval: int) -> list[int]:
+        """The three requests of an upload, marked ``X-Chaff: 1`` and otherwise alike.
+
+        The server answers them like real ones and stores nothing; an observer of the
+        encrypted traffic cannot tell a device that uploads from one that does not. Same
+        paths, fields, padding and key count as :meth:`upload`. Returns the three HTTP
+        statuses (a server honouring ``X-Chaff`` answers 200).
+        """
+        chaff = {"X-Chaff": "1"}
+        day = now_interval // 144 * 144
+        keys = [
+            TemporaryExposureKey(os.urandom(16), day - 144 * (n + 1))
+            for n in range(max(key_count, 1))
+        ]
+        statuses = []
+        answer = self.http.post(
+            "/api/verify",
+            json={
+                "code": f"{secrets.randbelow(10**8):08d}",
+                "accept": list(ACCEPT),
+                "padding": padding(),
+            },
+            headers={**self._api_headers(), **chaff},
+        )
+        statuses.append(answer.status_code)
+        secret = os.urandom(32)
+        answer = self.http.post(
+            "/api/certificate",
+            json={
+                "token": secrets.token_urlsafe(32),
+                "ekeyhmac": tekmac(keys, secret),
+                "padding": padding(),
+            },
+            headers={**self._api_headers(), **chaff},
+        )
+        statuses.append(answer.status_code)
+        fake_certificate = ".".join(secrets.token_urlsafe(n) for n in (27, 240, 64))
+        answer = self.http.post(
+            "/v1/publish",
+            json={
+                "temporaryExposureKeys": key_json(keys),
+                "healthAuthorityID": self.health_authority,
+                "verificationPayload": fake_certificate,
+                "hmacKey": base64.b64encode(secret).decode("ascii"),
+                "traveler": False,
+                "revisionToken": "",
+                "padding": padding(),
+            },
+            headers=chaff,
+        )
+        statuses.append(answer.status_code)
+        return statuses
+
     def _api_headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key} if self.api_key else {}
 

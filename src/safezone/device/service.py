@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
+
 from safezone.device.client import Published, ServerClient
 from safezone.device.radio import Radio, Report, gaen_advertisement, non_resolvable_address
 from safezone.device.store import DeviceKeyStore, DeviceState, StateFile
@@ -335,6 +337,21 @@ class ReferenceDevice:
             self.next_rotation = min(self.next_rotation, boundary)
         self.save()
         return published
+
+    def maybe_decoy(self, server: ServerClient, probability: float) -> bool:
+        """With ``probability``, send a decoy upload (``X-Chaff``); True if it did.
+
+        A running device calls this after each check, so over time every device uploads
+        now and then and a real upload is one among many. Network errors are ignored.
+        """
+        if self.rng.random() >= probability:
+            return False
+        interval = crypto.interval_number(self.clock())
+        # As many keys as a real upload would carry now: the expired ones.
+        count = sum(1 for k in self.state.keys.keys if k.end_interval_number <= interval)
+        with contextlib.suppress(httpx.HTTPError):
+            server.decoy_upload(count, interval)
+        return True
 
     # --- status --------------------------------------------------------------------------------
 
