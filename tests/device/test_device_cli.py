@@ -267,3 +267,23 @@ def test_check_and_upload_wait_for_a_running_device(tmp_path: Path) -> None:
             assert result.exit_code == 3, result.output
             assert "stop it first" in result.output
         assert runner.invoke(app, ["device", "status", "--state-dir", str(tmp_path)]).exit_code == 0
+
+
+def test_a_scan_longer_than_its_period_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "device",
+            "run",
+            "--server",
+            "http://server",
+            "--scan-seconds",
+            "10",
+            "--scan-period",
+            "5",
+            "--state-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "bad settings" in result.output

@@ -98,10 +98,13 @@ def _risk(path: Path | None) -> dict[str, Any]:
 
 def _device(data_dir: Path | None, radio: Any = None, **config: Any) -> ReferenceDevice:
     try:
+        settings = DeviceConfig(**config)
+    except ValueError as exc:
+        typer.echo(f"Thiết lập sai / bad settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
         return ReferenceDevice(
-            radio,
-            config=DeviceConfig(**config),
-            state_file=StateFile(data_dir or default_data_dir()),
+            radio, config=settings, state_file=StateFile(data_dir or default_data_dir())
         )
     except StateError as exc:
         typer.echo(f"Không đọc được trạng thái / cannot read the state: {exc}", err=True)
