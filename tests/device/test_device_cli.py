@@ -89,7 +89,7 @@ def test_two_processes_meet_over_simulated_controllers(tmp_path: Path) -> None:
                     "--scan-period",
                     "1",
                     "--duration",
-                    "8",
+                    "12",  # both processes overlap for several scans even on a busy machine
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
