@@ -22,8 +22,8 @@ from safezone.db.engine import Database
 from safezone.en.export import read_export
 from safezone.exposure import codes, export, signing
 from safezone.exposure.publish import PublishPolicy, publish
-from safezone.exposure.schemas import PublishIn
 from safezone.exposure.storage import LocalStorage
+from safezone.exposure.wire import PublishIn
 from tests.conftest import PASSWORD, MakeUser, login
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import make_keys, publish_body

@@ -18,7 +18,7 @@ from safezone.config import ExposureConfig, Settings
 from safezone.db.engine import Database
 from safezone.en.keys import TemporaryExposureKey
 from safezone.en.tekmac import tekmac
-from safezone.exposure import codes, signing
+from safezone.exposure import apps, codes, signing, wire
 from safezone.exposure.publish import PublishPolicy
 from safezone.exposure.storage import LocalStorage
 
@@ -146,6 +146,27 @@ def publish_body(
     return body
 
 
+def new_app_key(database: Database) -> str:
+    """The API key of a new app (a fresh name each time) in ``database``."""
+    with database.session() as session:
+        return apps.create_app(session, f"app-{os.urandom(6).hex()}", actor="test", now=NOW).key
+
+
+@pytest.fixture
+def app_key(db: Database) -> str:
+    """The API key of an app created for the test (sent as ``X-API-Key``)."""
+    return new_app_key(db)
+
+
+@pytest.fixture
+def client(app: Any, app_key: str) -> Iterator[TestClient]:
+    """An HTTP client for the app that sends the test app's key, as a phone app does."""
+    with TestClient(
+        app, base_url="http://testserver", headers={wire.API_KEY_HEADER: app_key}
+    ) as test_client:
+        yield test_client
+
+
 @dataclass
 class Phone:
     """A phone talking to the server over HTTP, as the apps do."""
@@ -153,13 +174,13 @@ class Phone:
     client: TestClient
 
     def verify(self, code: str, **headers: str) -> Any:
-        """POST /api/v1/verify."""
-        return self.client.post("/api/v1/verify", json={"code": code}, headers=headers)
+        """POST /api/verify."""
+        return self.client.post(wire.VERIFY_PATH, json={"code": code}, headers=headers)
 
     def certificate(self, token: str, keys: list[TemporaryExposureKey], secret: bytes) -> Any:
-        """POST /api/v1/certificate with the keys' HMAC."""
+        """POST /api/certificate with the keys' HMAC."""
         return self.client.post(
-            "/api/v1/certificate", json={"token": token, "ekeyhmac": tekmac(keys, secret)}
+            wire.CERTIFICATE_PATH, json={"token": token, "ekeyhmac": tekmac(keys, secret)}
         )
 
     def upload(
@@ -220,7 +241,9 @@ def issue_code(db: Database, code_policy: codes.CodePolicy) -> IssueCode:
 
 
 @pytest.fixture
-def fresh_client(app: Any) -> Iterator[TestClient]:
-    """A second client without cookies."""
-    with TestClient(app, base_url="http://testserver") as test_client:
+def fresh_client(app: Any, app_key: str) -> Iterator[TestClient]:
+    """A second client without cookies (with the app key)."""
+    with TestClient(
+        app, base_url="http://testserver", headers={wire.API_KEY_HEADER: app_key}
+    ) as test_client:
         yield test_client

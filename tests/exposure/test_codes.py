@@ -54,7 +54,7 @@ def test_a_code_works_once(
     assert second.value.errors[0].code == "code_invalid"
 
 
-def test_wrong_expired_used_and_revoked_codes_get_the_same_answer(
+def test_wrong_used_and_revoked_codes_get_one_answer_and_expired_codes_their_own(
     db: Database, code_policy: codes.CodePolicy, issue_code: IssueCode
 ) -> None:
     expired = issue_code(now=NOW)
@@ -67,15 +67,20 @@ def test_wrong_expired_used_and_revoked_codes_get_the_same_answer(
     for code, when in (
         ("12345678", NOW),
         ("not-a-code", NOW),
-        (expired.short_code, NOW + dt.timedelta(minutes=16)),
-        (expired.long_code, NOW + dt.timedelta(hours=25)),
         (used.long_code, NOW),
         (revoked.short_code, NOW),
+        (expired.short_code, NOW + dt.timedelta(minutes=16)),
+        (expired.long_code, NOW + dt.timedelta(hours=25)),
     ):
         with db.session() as session, pytest.raises(codes.VerificationRejected) as error:
             codes.verify_code(session, code_policy, code, now=when)
         answers.append(error.value.errors)
-    assert all(a == answers[0] for a in answers)
+    # Google's codes: nothing tells a wrong code from a used or revoked one (code_invalid);
+    # an issued, unused code past its expiry says so (code_expired), so its holder asks again.
+    assert all(a == answers[0] for a in answers[:4])
+    assert answers[0][0].code == "code_invalid"
+    assert answers[4] == answers[5]
+    assert answers[4][0].code == "code_expired"
     # The long code of the expired pair still works after the short one expired.
     with db.session() as session:
         codes.verify_code(
@@ -99,7 +104,11 @@ def test_token_is_single_use_and_certificate_carries_the_claims(
         certificate = codes.issue_certificate(session, code_policy, token, EKEYHMAC, now=NOW)
     with db.session() as session, pytest.raises(codes.VerificationRejected) as replay:
         codes.issue_certificate(session, code_policy, token, EKEYHMAC, now=NOW)
-    assert replay.value.errors[0].code == "token_invalid"
+    # A spent token is token_expired, as Google's server answers; an unknown one token_invalid.
+    assert replay.value.errors[0].code == "token_expired"
+    with db.session() as session, pytest.raises(codes.VerificationRejected) as unknown:
+        codes.issue_certificate(session, code_policy, "x" * 43, EKEYHMAC, now=NOW)
+    assert unknown.value.errors[0].code == "token_invalid"
     claims = jwt.decode(
         certificate,
         code_policy.public_key,
@@ -144,7 +153,7 @@ def test_issue_validates_dates_type_and_scope(db: Database, code_policy: codes.C
         issue(test_type="positive")
     with pytest.raises(InvalidInput) as missing:
         issue(test_date=None)
-    assert missing.value.errors[0].code == "date_required"
+    assert missing.value.errors[0].code == "missing_date"
     with pytest.raises(InvalidInput) as future:
         issue(test_date=NOW.date() + dt.timedelta(days=1))
     assert future.value.errors[0].code == "date_in_future"

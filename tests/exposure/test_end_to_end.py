@@ -103,8 +103,8 @@ def test_fifty_phones_exactly_the_contacts_are_notified(
         for n in DECOYS:
             fake_keys = phones[n].keys.keys_for_upload(now.timestamp())
             for path, body in (
-                ("/api/v1/verify", {"code": "12345678"}),
-                ("/api/v1/certificate", {"token": "x" * 43, "ekeyhmac": "A" * 44}),
+                ("/api/verify", {"code": "12345678"}),
+                ("/api/certificate", {"token": "x" * 43, "ekeyhmac": "A" * 44}),
                 (
                     "/v1/publish",
                     {

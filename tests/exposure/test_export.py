@@ -22,8 +22,8 @@ from safezone.en.keys import ReportType
 from safezone.exposure import codes, export, retention, signing
 from safezone.exposure.models import ExportFile, ExposureKey, VerificationCode
 from safezone.exposure.publish import PublishPolicy, publish
-from safezone.exposure.schemas import PublishIn
 from safezone.exposure.storage import InvalidPath, LocalStorage, S3Storage
+from safezone.exposure.wire import PublishIn
 from tests.conftest import free_port
 from tests.exposure.conftest import NOW, make_keys, publish_body
 

@@ -27,7 +27,7 @@ from safezone.exposure.limits import (
     solve,
 )
 from safezone.ratelimit import CounterStore
-from tests.exposure.conftest import IssueCode
+from tests.exposure.conftest import IssueCode, new_app_key
 
 BUDGET = 10
 PER_CLIENT = 5
@@ -70,7 +70,12 @@ def an_app(settings: Settings, store: CounterStore) -> FastAPI:
 @contextmanager
 def client_from(app: FastAPI, address: str) -> Iterator[TestClient]:
     """A client of ``app`` whose requests come from ``address``."""
-    with TestClient(app, base_url="http://testserver", client=(address, 40000)) as client:
+    with TestClient(
+        app,
+        base_url="http://testserver",
+        client=(address, 40000),
+        headers={"X-API-Key": new_app_key(app.state.database)},
+    ) as client:
         yield client
 
 
@@ -79,7 +84,7 @@ def verify(client: TestClient, code: str) -> Any:
     the same request again (again if the difficulty rose meanwhile)."""
     body: dict[str, str] = {"code": code}
     for _ in range(3):
-        answer = client.post("/api/v1/verify", json=body)
+        answer = client.post("/api/verify", json=body)
         if answer.status_code != 428:
             return answer
         asked = answer.json()
@@ -169,9 +174,9 @@ def test_many_addresses_guessing_never_stop_a_phone_with_a_valid_code(
                 answer = verify(attacker, wrong_code(3 * n + m))
                 assert answer.status_code == 400, answer.text
     with client_from(app, "203.0.113.5") as stranger:
-        unproven = stranger.post("/api/v1/verify", json={"code": issued.short_code})
+        unproven = stranger.post("/api/verify", json={"code": issued.short_code})
     assert unproven.status_code == 428
-    assert unproven.json()["errors"][0]["code"] == "proof_of_work_required"
+    assert unproven.json()["errorCode"] == "proof_of_work_required"
     assert unproven.json()["powBits"] == MAX_BITS  # 120 > 4 x budget: capped
     with client_from(app, "203.0.113.9") as phone:
         verified = verify(phone, issued.short_code)
@@ -187,21 +192,19 @@ def test_one_address_flooding_neither_locks_others_out_nor_guesses_for_free(
     issued = issue_code()
     with client_from(app, "198.51.100.1") as flood:
         answers = [
-            flood.post("/api/v1/verify", json={"code": wrong_code(n)}).status_code
-            for n in range(30)
+            flood.post("/api/verify", json={"code": wrong_code(n)}).status_code for n in range(30)
         ]
         # Its own limit: the first requests are checked, the rest wait for a proof of work.
         assert answers[:PER_CLIENT] == [400] * PER_CLIENT
         assert set(answers[PER_CLIENT:]) == {428}
         assert (
-            flood.post("/api/v1/certificate", json={"token": "t", "ekeyhmac": "x"}).status_code
-            == 429
+            flood.post("/api/certificate", json={"token": "t", "ekeyhmac": "x"}).status_code == 429
         )
     with client_from(app, "198.51.100.2") as phone:
-        verified = phone.post("/api/v1/verify", json={"code": issued.short_code})
+        verified = phone.post("/api/verify", json={"code": issued.short_code})
         assert verified.status_code == 200  # no proof needed: only 5 guesses were checked
         certificate = phone.post(
-            "/api/v1/certificate",
+            "/api/certificate",
             json={"token": verified.json()["token"], "ekeyhmac": "A" * 43 + "="},
         )
         assert certificate.status_code == 200, certificate.text
@@ -213,10 +216,10 @@ def test_limits_hold_across_two_app_instances_and_a_restart(
     first, second = an_app(settings, counter_store), an_app(settings, counter_store)
     with client_from(first, "198.51.100.1") as attacker:
         for n in range(PER_CLIENT):
-            assert attacker.post("/api/v1/verify", json={"code": wrong_code(n)}).status_code == 400
+            assert attacker.post("/api/verify", json={"code": wrong_code(n)}).status_code == 400
     with client_from(second, "198.51.100.1") as same_address:
         # The other process knows this address has used its share.
-        answer = same_address.post("/api/v1/verify", json={"code": wrong_code(99)})
+        answer = same_address.post("/api/verify", json={"code": wrong_code(99)})
         assert answer.status_code == 428
         assert answer.json()["powBits"] == MAX_BITS
     with client_from(second, "198.51.100.2") as attacker:
@@ -225,7 +228,7 @@ def test_limits_hold_across_two_app_instances_and_a_restart(
     restarted = an_app(settings, counter_store)
     issued = issue_code()
     with client_from(restarted, "203.0.113.1") as phone:
-        unproven = phone.post("/api/v1/verify", json={"code": issued.short_code})
+        unproven = phone.post("/api/verify", json={"code": issued.short_code})
         assert unproven.status_code == 428  # the budget spent before the restart still counts
         assert unproven.json()["powBits"] == BASE_BITS
         assert verify(phone, issued.short_code).status_code == 200
@@ -238,13 +241,13 @@ def test_a_proof_of_work_buys_one_guess_only(
     for _ in range(BUDGET + 1):
         app.state.exposure.limits.record_failed_guess()
     with client_from(app, "198.51.100.1") as attacker:
-        asked = attacker.post("/api/v1/verify", json={"code": wrong_code(0)}).json()
+        asked = attacker.post("/api/verify", json={"code": wrong_code(0)}).json()
         proof = {
             "powChallenge": asked["powChallenge"],
             "powSolution": solve(Challenge(asked["powChallenge"], asked["powBits"])),
         }
-        first = attacker.post("/api/v1/verify", json={"code": wrong_code(1), **proof})
-        replayed = attacker.post("/api/v1/verify", json={"code": wrong_code(2), **proof})
+        first = attacker.post("/api/verify", json={"code": wrong_code(1), **proof})
+        replayed = attacker.post("/api/verify", json={"code": wrong_code(2), **proof})
     assert first.status_code == 400
     assert replayed.status_code == 428
     assert len(first.content) == len(replayed.content)  # padded like every phone answer

@@ -15,7 +15,7 @@ from safezone.db.engine import Database
 from safezone.en.keys import TemporaryExposureKey
 from safezone.exposure import codes, export
 from safezone.exposure.api import CALIBRATION_SAMPLES, ExposureRuntime
-from tests.exposure.conftest import NOW, IssueCode, make_keys
+from tests.exposure.conftest import NOW, IssueCode, make_keys, new_app_key
 
 WORK_SECONDS = (0.002, 0.004)  # what the (simulated) real work path takes in this test
 
@@ -59,11 +59,11 @@ def test_decoys_wait_like_real_answers_from_the_first_request(
 
     def answer_time(client: TestClient, code: str, **headers: str) -> float:
         before = fake.now
-        answer = client.post("/api/v1/verify", json={"code": code}, headers=headers)
+        answer = client.post("/api/verify", json={"code": code}, headers=headers)
         assert answer.status_code == 200, answer.text
         return fake.now - before
 
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-API-Key": new_app_key(db)}) as client:
         # Decoys first, before any real success since the start.
         decoys = [answer_time(client, "00000000", **{"X-Chaff": "1"}) for _ in range(20)]
         issued = [issue_code() for _ in range(20)]
@@ -142,19 +142,38 @@ def test_padding_bytes_look_uniform() -> None:
 
 def test_openapi_documents_the_phone_api(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path, schema in (
-        ("/api/v1/verify", "VerifyOut"),
-        ("/api/v1/certificate", "CertificateOut"),
-        ("/v1/publish", "PublishOut"),
+    schemas = spec["components"]["schemas"]
+    for path, schema, fields in (
+        (
+            "/api/verify",
+            "VerifyCodeResponse",
+            {"testtype", "symptomDate", "testDate", "token", "error", "errorCode", "padding"},
+        ),
+        ("/api/certificate", "VerificationCertificateResponse", {"certificate", "errorCode"}),
+        (
+            "/v1/publish",
+            "PublishOut",
+            {"revisionToken", "insertedExposures", "error", "code", "padding", "warnings"},
+        ),
     ):
         responses = spec["paths"][path]["post"]["responses"]
         ok = responses["200"]["content"]["application/json"]["schema"]
         assert ok == {"$ref": f"#/components/schemas/{schema}"}
+        assert fields <= set(schemas[schema]["properties"])
         assert "requestBody" in spec["paths"][path]["post"]
-    verify = spec["paths"]["/api/v1/verify"]["post"]["responses"]
-    assert verify["428"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/PhoneErrorOut"
+    verify = spec["paths"]["/api/verify"]["post"]
+    assert set(verify["requestBody"]["content"]["application/json"]["schema"]["properties"]) >= {
+        "code",
+        "accept",
+        "padding",
     }
-    assert {"powChallenge", "powBits"} <= set(
-        spec["components"]["schemas"]["PhoneErrorOut"]["properties"]
-    )
+    assert verify["responses"]["412"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/VerifyCodeResponse"
+    }
+    assert {"powChallenge", "powBits"} <= set(schemas["VerifyCodeResponse"]["properties"])
+    # The app key is a documented security scheme of verify and certificate, not of publish.
+    assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+    assert verify["security"] == [{"APIKeyHeader": []}]
+    assert "security" not in spec["paths"]["/v1/publish"]["post"]
+    # The old paths still answer but are not documented twice.
+    assert "/api/v1/verify" not in spec["paths"]

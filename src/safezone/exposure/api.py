@@ -1,11 +1,13 @@
 """JSON routes: the phone-facing verify/certificate/publish endpoints, the staff code API and
 the export files (``/exposure/v1/...``).
 
-The three phone routes share one wrapper (:func:`_phone`): read the body (size limit while
-streaming) -> answer a decoy marked ``X-Chaff`` without touching the database -> per-address
-limit -> parse -> (verify: failed-guess budget and proof of work) -> store -> pad every answer
-to one size. Nothing identifying the phone is kept: its address is turned into an opaque,
-day-scoped key for the shared limit counters.
+The phone routes speak the wire format of Google's servers (:mod:`safezone.exposure.wire`):
+``POST /api/verify`` and ``POST /api/certificate`` (``X-API-Key``; ``/api/v1/...`` aliases) and
+``POST /v1/publish``. They share one wrapper (:func:`_phone`): app key (verify, certificate) ->
+read the body (size limit while streaming) -> answer a decoy marked ``X-Chaff`` without
+touching the database -> per-address limit -> parse -> (verify: failed-guess budget and proof
+of work) -> store -> pad every answer to one size. Nothing identifying the phone is kept: its
+address is turned into an opaque, day-scoped key for the shared limit counters.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import jwt
+import structlog
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,24 +44,12 @@ from safezone.en.crypto import INTERVAL_SECONDS, TEK_ROLLING_PERIOD
 from safezone.en.keys import TemporaryExposureKey
 from safezone.en.tekmac import tekmac
 from safezone.errors import FieldError, SafezoneError
-from safezone.exposure import codes, signing
+from safezone.exposure import apps, codes, signing, wire
 from safezone.exposure.limits import LimitsPolicy, PhoneLimits, address_group
 from safezone.exposure.models import VerificationCode, VerificationToken
 from safezone.exposure.privacy import LatencySampler, is_chaff, padded_json
 from safezone.exposure.publish import BAD_REQUEST, PublishPolicy, publish
-from safezone.exposure.schemas import (
-    CertificateIn,
-    CertificateOut,
-    CodeIn,
-    CodeOut,
-    CodeStatusOut,
-    PhoneErrorOut,
-    PublishIn,
-    PublishOut,
-    SigningKeyOut,
-    VerifyIn,
-    VerifyOut,
-)
+from safezone.exposure.schemas import CodeIn, CodeOut, CodeStatusOut, SigningKeyOut
 from safezone.exposure.storage import (
     InvalidPath,
     Storage,
@@ -169,6 +161,18 @@ def get_runtime(request: Request) -> ExposureRuntime:
 
 
 RuntimeDep = Annotated[ExposureRuntime, Depends(get_runtime)]
+#: The app's key (``X-API-Key``); checked by :func:`_phone` so a refusal is padded like the rest.
+AppKeyDep = Annotated[
+    str | None,
+    Depends(
+        APIKeyHeader(
+            name=wire.API_KEY_HEADER,
+            auto_error=False,
+            description="The app's API key (`safezone exposure apps create --name N`).",
+        )
+    ),
+]
+logger = structlog.get_logger(__name__)
 
 
 class PhoneError(Exception):
@@ -290,16 +294,54 @@ async def _run_db(runtime: ExposureRuntime, work: Callable[[Session], Any]) -> A
 
 RATE_LIMITED = FieldError(
     None,
-    "rate_limited",
+    wire.ERR_RATE_LIMITED,
     "Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau.",
     "Too many requests from this address; please try again later.",
 )
 PROOF_OF_WORK_REQUIRED = FieldError(
     "powSolution",
-    "proof_of_work_required",
+    wire.ERR_PROOF_OF_WORK_REQUIRED,
     "Đang có nhiều lần đoán mã sai: điện thoại cần giải một bài toán nhỏ rồi gửi lại.",
     "Many wrong codes are being tried: solve the challenge and send the request again.",
 )
+INVALID_TEST_TYPE = FieldError(
+    "accept",
+    wire.ERR_INVALID_TEST_TYPE,
+    "accept chỉ nhận confirmed, likely, negative hoặc user-report.",
+    "accept may only hold confirmed, likely, negative or user-report.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorStyle:
+    """How one server family spells errors.
+
+    The verification server (verify, certificate) answers ``error`` + ``errorCode`` and refuses
+    every unreadable body (not JSON, too large, malformed, unknown field) with 400
+    ``unparsable_request``; the key server (publish) answers ``error`` + ``code``, keeps 413 and
+    415 for size and media type, and calls them all ``bad_request``.
+    """
+
+    code_field: str
+    unparsable: str
+    internal: str
+    body_status: int | None  # None: keep 413/415
+
+    def payload(self, error: PhoneError) -> dict[str, Any]:
+        """The JSON of a refusal (the message in English, as the reference servers send)."""
+        return {"error": error.error.message_en, self.code_field: error.error.code, **error.extra}
+
+    def unreadable(self, error: PhoneError) -> PhoneError:
+        """A body-level refusal (size, media type, parse) in this family's terms."""
+        status = self.body_status or error.status
+        field = FieldError(
+            error.error.field, self.unparsable, error.error.message_vi, error.error.message_en
+        )
+        return PhoneError(status, field)
+
+
+VERIFICATION_ERRORS = ErrorStyle("errorCode", wire.ERR_UNPARSABLE_REQUEST, wire.ERR_INTERNAL, 400)
+KEY_SERVER_ERRORS = ErrorStyle("code", BAD_REQUEST, wire.PUBLISH_INTERNAL, None)
 
 
 @dataclass(frozen=True)
@@ -307,10 +349,9 @@ class PhoneRoute:
     """What differs between the three phone routes; :func:`_phone` does the rest.
 
     ``store`` runs in a database transaction and returns the success payload; ``decoy`` builds
-    a decoy's success payload; ``error`` shapes an error payload (publish speaks the reference
-    server's ``error``/``code``); ``limited`` routes count requests per address;
-    ``counts_failed_guesses`` (verify) spends the global failed-guess budget and asks for a
-    proof of work above it.
+    a decoy's success payload; ``errors`` spells refusals; ``needs_app_key`` routes require
+    ``X-API-Key``; ``limited`` routes count requests per address; ``counts_failed_guesses``
+    (verify) spends the global failed-guess budget and asks for a proof of work above it.
     """
 
     name: str
@@ -318,18 +359,10 @@ class PhoneRoute:
     body_limit: Callable[[ExposureRuntime], int]
     store: Callable[[ExposureRuntime, Any], Callable[[Session], dict[str, Any]]]
     decoy: Callable[[ExposureRuntime, bytes], dict[str, Any]]
-    error: Callable[[PhoneError], dict[str, Any]]
-    parse_error_code: str | None = None
+    errors: ErrorStyle
+    needs_app_key: bool = True
     limited: bool = True
     counts_failed_guesses: bool = False
-
-
-def _errors_payload(error: PhoneError) -> dict[str, Any]:
-    return {"errors": [error.error.as_dict()], **error.extra}
-
-
-def _publish_error(error: PhoneError) -> dict[str, Any]:
-    return {"error": error.error.message_en, "code": error.error.code}
 
 
 def _limit_step(runtime: ExposureRuntime, route: PhoneRoute, client: str, body: Any) -> None:
@@ -342,7 +375,7 @@ def _limit_step(runtime: ExposureRuntime, route: PhoneRoute, client: str, body: 
             raise PhoneError(429, RATE_LIMITED)
         return
     bits = limits.required_bits(limits.client_has_room(client))
-    if bits and not limits.accept_proof(body.powChallenge, body.powSolution, bits):
+    if bits and not limits.accept_proof(body.pow_challenge, body.pow_solution, bits):
         # The code is not even looked at, nor the request counted: no proof, no guess.
         challenge = limits.challenge(bits)
         raise PhoneError(
@@ -351,17 +384,32 @@ def _limit_step(runtime: ExposureRuntime, route: PhoneRoute, client: str, body: 
     limits.hit_client(client)  # counts code checks only: asking for a challenge is free
 
 
-async def _phone(route: PhoneRoute, request: Request, runtime: ExposureRuntime) -> Response:
-    """chaff -> rate limit -> parse -> store -> pad, the same for every phone route."""
+def _check_app_key(runtime: ExposureRuntime, key: str | None) -> None:
+    """AppKeyRejected (401) unless ``key`` belongs to a live app."""
+    with runtime.database.session() as session:
+        apps.authenticate(session, key)
+
+
+async def _phone(
+    route: PhoneRoute, request: Request, runtime: ExposureRuntime, app_key: str | None = None
+) -> Response:
+    """app key -> chaff -> rate limit -> parse -> store -> pad, the same for every phone route."""
     started = runtime.clock()
     try:
-        body = await read_body(request, route.body_limit(runtime))
+        if route.needs_app_key:
+            # First: a caller without a key learns nothing else (not even the decoy shapes).
+            await run_in_threadpool(_check_app_key, runtime, app_key)
+        try:
+            body = await read_body(request, route.body_limit(runtime))
+            if not is_chaff(request.headers):
+                data = parse(route.model, body)
+        except PhoneError as error:
+            raise route.errors.unreadable(error) from None
         if is_chaff(request.headers):
             wait = runtime.latency[route.name].draw() - (runtime.clock() - started)
             if wait > 0:
                 await runtime.sleep(wait)
             return _padded(runtime, route.decoy(runtime, body), 200)
-        data = parse(route.model, body, route.parse_error_code)
         client = _client(request, runtime)
         await run_in_threadpool(_limit_step, runtime, route, client, data)
         try:
@@ -371,10 +419,17 @@ async def _phone(route: PhoneRoute, request: Request, runtime: ExposureRuntime) 
                 await run_in_threadpool(runtime.limits.record_failed_guess)
             raise
     except PhoneError as error:
-        return _padded(runtime, route.error(error), error.status)
+        return _padded(runtime, route.errors.payload(error), error.status)
     except SafezoneError as error:
         refused = PhoneError(error.status_hint, error.errors[0])
-        return _padded(runtime, route.error(refused), error.status_hint)
+        return _padded(runtime, route.errors.payload(refused), error.status_hint)
+    except Exception:  # any other failure is the server's: a padded 500, logged
+        logger.exception("exposure.phone_route_failed", route=route.name)
+        failed = PhoneError(
+            500,
+            FieldError(None, route.errors.internal, "Lỗi máy chủ.", "internal error"),
+        )
+        return _padded(runtime, route.errors.payload(failed), 500)
     runtime.latency[route.name].observe(runtime.clock() - started)
     return _padded(runtime, payload, 200)
 
@@ -382,14 +437,21 @@ async def _phone(route: PhoneRoute, request: Request, runtime: ExposureRuntime) 
 # --- verify -------------------------------------------------------------------------------------
 
 
-def _verify_store(runtime: ExposureRuntime, data: VerifyIn) -> Callable[[Session], dict[str, Any]]:
+def _verify_store(
+    runtime: ExposureRuntime, data: wire.VerifyCodeRequest
+) -> Callable[[Session], dict[str, Any]]:
+    try:
+        accept = wire.accepted_test_types(data.accept)
+    except wire.InvalidAcceptList:
+        raise PhoneError(400, INVALID_TEST_TYPE) from None
+
     def store(session: Session) -> dict[str, Any]:
-        result = codes.verify_code(session, runtime.codes, data.code, now=utcnow())
+        result = codes.verify_code(session, runtime.codes, data.code, now=utcnow(), accept=accept)
         return {
-            "token": result.token,
-            "testType": result.test_type,
+            "testtype": result.test_type,
             "symptomDate": result.symptom_date,
             "testDate": result.test_date,
+            "token": result.token,
         }
 
     return store
@@ -399,20 +461,20 @@ def _verify_decoy(runtime: ExposureRuntime, body: bytes) -> dict[str, Any]:
     del runtime, body
     today = utcnow().date()
     return {
-        "token": secrets.token_urlsafe(32),
-        "testType": "confirmed",
+        "testtype": "confirmed",
         "symptomDate": today - dt.timedelta(days=secrets.randbelow(5)),
         "testDate": today - dt.timedelta(days=secrets.randbelow(3)),
+        "token": secrets.token_urlsafe(32),
     }
 
 
 VERIFY = PhoneRoute(
     name="verify",
-    model=VerifyIn,
+    model=wire.VerifyCodeRequest,
     body_limit=lambda runtime: 8 * 1024,
     store=_verify_store,
     decoy=_verify_decoy,
-    error=_errors_payload,
+    errors=VERIFICATION_ERRORS,
     counts_failed_guesses=True,
 )
 
@@ -420,7 +482,7 @@ VERIFY = PhoneRoute(
 
 
 def _certificate_store(
-    runtime: ExposureRuntime, data: CertificateIn
+    runtime: ExposureRuntime, data: wire.VerificationCertificateRequest
 ) -> Callable[[Session], dict[str, Any]]:
     def store(session: Session) -> dict[str, Any]:
         signed = codes.issue_certificate(
@@ -459,18 +521,18 @@ def _certificate_decoy(runtime: ExposureRuntime, body: bytes) -> dict[str, Any]:
 
 CERTIFICATE = PhoneRoute(
     name="certificate",
-    model=CertificateIn,
+    model=wire.VerificationCertificateRequest,
     body_limit=lambda runtime: 8 * 1024,
     store=_certificate_store,
     decoy=_certificate_decoy,
-    error=_errors_payload,
+    errors=VERIFICATION_ERRORS,
 )
 
 # --- publish ------------------------------------------------------------------------------------
 
 
 def _publish_store(
-    runtime: ExposureRuntime, data: PublishIn
+    runtime: ExposureRuntime, data: wire.PublishIn
 ) -> Callable[[Session], dict[str, Any]]:
     def store(session: Session) -> dict[str, Any]:
         result = publish(session, runtime.publish, data, now=utcnow())
@@ -494,12 +556,14 @@ def _publish_decoy(runtime: ExposureRuntime, body: bytes) -> dict[str, Any]:
 
 PUBLISH = PhoneRoute(
     name="publish",
-    model=PublishIn,
+    model=wire.PublishIn,
     body_limit=lambda runtime: runtime.settings.exposure.max_publish_bytes,
     store=_publish_store,
     decoy=_publish_decoy,
-    error=_publish_error,
-    parse_error_code=BAD_REQUEST,
+    errors=KEY_SERVER_ERRORS,
+    # The key server authorises an upload by its certificate and health authority, not by an
+    # app key (as Google's does).
+    needs_app_key=False,
     # The single-use certificate is publish's limit: it comes only through the limited verify
     # and certificate routes, and a request without a valid one never reaches the database.
     # Counting addresses here would cost two database round trips on every upload.
@@ -550,7 +614,7 @@ def _prepare_verify(
             )
         )
         session.flush()
-    return VERIFY, VerifyIn(code=code)
+    return VERIFY, wire.VerifyCodeRequest.model_validate({"code": code})
 
 
 def _prepare_certificate(
@@ -569,7 +633,9 @@ def _prepare_certificate(
     )
     session.flush()
     ekeyhmac = base64.b64encode(os.urandom(32)).decode()
-    return CERTIFICATE, CertificateIn(token=token, ekeyhmac=ekeyhmac)
+    return CERTIFICATE, wire.VerificationCertificateRequest.model_validate(
+        {"token": token, "ekeyhmac": ekeyhmac}
+    )
 
 
 def _prepare_publish(
@@ -583,7 +649,7 @@ def _prepare_publish(
     ]
     secret = os.urandom(32)
     authority = next(iter(runtime.publish.authorities), "")
-    data = PublishIn.model_validate(
+    data = wire.PublishIn.model_validate(
         {
             "temporaryExposureKeys": [
                 {
@@ -611,59 +677,90 @@ def _prepare_publish(
 # --- the routes -------------------------------------------------------------------------------
 
 
-def _phone_responses(ok: type[BaseModel], error: type[BaseModel]) -> dict[int | str, Any]:
+def _verification_responses(model: type[BaseModel]) -> dict[int | str, Any]:
     return {
-        200: {"model": ok, "description": "Accepted (or a decoy, for ``X-Chaff: 1``)"},
-        400: {"model": error, "description": "Rejected (code, token or field); nothing stored"},
-        413: {"model": error, "description": "Body too large"},
-        415: {"model": error, "description": "Body is not JSON"},
-        429: {"model": error, "description": "Too many requests from this address"},
+        200: {"model": model, "description": "Accepted (or a decoy, for `X-Chaff: 1`)"},
+        400: {
+            "model": model,
+            "description": "`error` + `errorCode` (unparsable_request, code_invalid, "
+            "code_expired, invalid_test_type, token_invalid, token_expired, hmac_invalid); "
+            "nothing stored",
+        },
+        401: {"model": model, "description": "Missing, unknown or revoked `X-API-Key`"},
+        429: {"model": model, "description": "Too many requests from this address"},
+        500: {"model": model, "description": "internal_server_error"},
     }
 
 
-@router.post(
-    "/api/v1/verify",
-    openapi_extra=body_doc(VerifyIn),
-    response_model=VerifyOut,
-    responses={
-        **_phone_responses(VerifyOut, PhoneErrorOut),
+_VERIFY_DOC: dict[str, Any] = {
+    "openapi_extra": body_doc(wire.VerifyCodeRequest),
+    "response_model": wire.VerifyCodeResponse,
+    "responses": {
+        **_verification_responses(wire.VerifyCodeResponse),
+        412: {
+            "model": wire.VerifyCodeResponse,
+            "description": "unsupported_test_type: the code's test type is not in `accept` "
+            "(the code stays unused)",
+        },
         428: {
-            "model": PhoneErrorOut,
+            "model": wire.VerifyCodeResponse,
             "description": "Wrong codes over the budget: solve `powChallenge` and send again",
         },
     },
-)
-async def verify(request: Request, runtime: RuntimeDep) -> Response:
-    """Exchange a verification code for a token (``X-Chaff: 1`` for a decoy)."""
-    return await _phone(VERIFY, request, runtime)
+}
+_CERTIFICATE_DOC: dict[str, Any] = {
+    "openapi_extra": body_doc(wire.VerificationCertificateRequest),
+    "response_model": wire.VerificationCertificateResponse,
+    "responses": _verification_responses(wire.VerificationCertificateResponse),
+}
+
+
+@router.post(wire.VERIFY_PATH, **_VERIFY_DOC)
+async def verify(request: Request, runtime: RuntimeDep, app_key: AppKeyDep) -> Response:
+    """Exchange a verification code for a token (Google's `VerifyCodeRequest`).
+
+    `accept` is a hierarchy: confirmed < likely < negative. `X-Chaff: 1` for a decoy.
+    """
+    return await _phone(VERIFY, request, runtime, app_key)
+
+
+@router.post(wire.LEGACY_VERIFY_PATH, include_in_schema=False)
+async def verify_legacy(request: Request, runtime: RuntimeDep, app_key: AppKeyDep) -> Response:
+    """The older path of :func:`verify` (same behaviour)."""
+    return await _phone(VERIFY, request, runtime, app_key)
+
+
+@router.post(wire.CERTIFICATE_PATH, **_CERTIFICATE_DOC)
+async def certificate(request: Request, runtime: RuntimeDep, app_key: AppKeyDep) -> Response:
+    """Exchange a token and the HMAC of the keys for a certificate (Google's
+    `VerificationCertificateRequest`; `X-Chaff: 1` for a decoy)."""
+    return await _phone(CERTIFICATE, request, runtime, app_key)
+
+
+@router.post(wire.LEGACY_CERTIFICATE_PATH, include_in_schema=False)
+async def certificate_legacy(request: Request, runtime: RuntimeDep, app_key: AppKeyDep) -> Response:
+    """The older path of :func:`certificate` (same behaviour)."""
+    return await _phone(CERTIFICATE, request, runtime, app_key)
 
 
 @router.post(
-    "/api/v1/certificate",
-    openapi_extra=body_doc(CertificateIn),
-    response_model=CertificateOut,
-    responses=_phone_responses(CertificateOut, PhoneErrorOut),
-)
-async def certificate(request: Request, runtime: RuntimeDep) -> Response:
-    """Exchange a token and the HMAC of the keys for a certificate (``X-Chaff`` decoys)."""
-    return await _phone(CERTIFICATE, request, runtime)
-
-
-@router.post(
-    "/v1/publish",
-    openapi_extra=body_doc(PublishIn),
-    response_model=PublishOut,
+    wire.PUBLISH_PATH,
+    openapi_extra=body_doc(wire.PublishIn),
+    response_model=wire.PublishOut,
     responses={
-        200: {"model": PublishOut, "description": "Stored (or a decoy, for ``X-Chaff: 1``)"},
-        400: {"model": PublishOut, "description": "`error` + `code`; nothing stored"},
-        401: {"model": PublishOut, "description": "Unknown health authority or bad certificate"},
-        413: {"model": PublishOut, "description": "Body larger than the limit (64 KB)"},
-        415: {"model": PublishOut, "description": "Body is not JSON"},
-        429: {"model": PublishOut, "description": "Too many requests from this address"},
+        200: {"model": wire.PublishOut, "description": "Stored (or a decoy, for `X-Chaff: 1`)"},
+        400: {"model": wire.PublishOut, "description": "`error` + `code`; nothing stored"},
+        401: {
+            "model": wire.PublishOut,
+            "description": "Unknown health authority or bad certificate",
+        },
+        413: {"model": wire.PublishOut, "description": "Body larger than the limit (64 KB)"},
+        415: {"model": wire.PublishOut, "description": "Body is not JSON"},
+        500: {"model": wire.PublishOut, "description": "internal_error"},
     },
 )
 async def publish_keys(request: Request, runtime: RuntimeDep) -> Response:
-    """Publish diagnosis keys (Google's publish API; ``X-Chaff: 1`` for a decoy upload)."""
+    """Publish diagnosis keys (the key server's `Publish`; `X-Chaff: 1` for a decoy upload)."""
     return await _phone(PUBLISH, request, runtime)
 
 

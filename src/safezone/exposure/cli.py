@@ -21,8 +21,12 @@ app = typer.Typer(
 )
 codes_app = typer.Typer(help="Verification codes.", no_args_is_help=True)
 keys_app = typer.Typer(help="Export signing keys (ECDSA P-256).", no_args_is_help=True)
+apps_app = typer.Typer(
+    help="App API keys for /api/verify and /api/certificate (X-API-Key).", no_args_is_help=True
+)
 app.add_typer(codes_app, name="codes")
 app.add_typer(keys_app, name="keys")
+app.add_typer(apps_app, name="apps")
 
 DataDirOption = Annotated[
     Path | None,
@@ -233,3 +237,77 @@ def retention_now(
     with _database(settings).session() as session:
         result = retention.purge(session, settings, storage_from_settings(settings), now=now)
     sys.stdout.write(json.dumps(asdict(result)) + "\n")
+
+
+@apps_app.command("create")
+def apps_create(
+    name: Annotated[str, typer.Option(help="The app's name (unique, 1-64 characters)")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an app and print its API key as JSON, once (only its hash is stored)."""
+    from safezone.db.base import utcnow
+    from safezone.exposure import apps
+
+    settings = settings_for(data_dir)
+    try:
+        with _database(settings).session() as session:
+            created = apps.create_app(session, name, actor="cli", now=utcnow())
+    except SafezoneError as error:
+        print_domain_error(error)
+    sys.stdout.write(
+        json.dumps(
+            {
+                "id": created.id,
+                "name": created.name,
+                "apiKey": created.key,
+                "header": "X-API-Key",
+                "createdAt": created.created_at.isoformat(),
+            }
+        )
+        + "\n"
+    )
+    typer.echo("The key is shown only this once: store it in the app now.", err=True)
+
+
+@apps_app.command("list")
+def apps_list(data_dir: DataDirOption = None) -> None:
+    """Every app, one JSON object per line (key hint only, never the key)."""
+    from safezone.exposure import apps
+
+    settings = settings_for(data_dir)
+    with _database(settings).session() as session:
+        rows = [
+            {
+                "id": row.id,
+                "name": row.name,
+                "keyHint": row.key_hint + "...",
+                "createdAt": row.created_at.isoformat(),
+                "revokedAt": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in apps.list_apps(session)
+        ]
+    for row in rows:
+        sys.stdout.write(json.dumps(row) + "\n")
+
+
+@apps_app.command("revoke")
+def apps_revoke(
+    name: Annotated[str, typer.Option(help="The app's name")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke an app's key: its requests answer 401 from now on."""
+    from safezone.db.base import utcnow
+    from safezone.exposure import apps
+
+    settings = settings_for(data_dir)
+    try:
+        with _database(settings).session() as session:
+            row = apps.revoke_app(session, name, actor="cli", now=utcnow())
+            revoked = {
+                "id": row.id,
+                "name": row.name,
+                "revokedAt": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+    except SafezoneError as error:
+        print_domain_error(error)
+    sys.stdout.write(json.dumps(revoked) + "\n")

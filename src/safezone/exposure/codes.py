@@ -3,8 +3,10 @@
 A health worker issues a code pair for a test result. The phone exchanges either code for a
 token (``verify``), then the token and the HMAC of its keys (``ekeyhmac``) for a certificate:
 an ES256 JWT that the publish endpoint checks. Codes and tokens are stored only as HMACs and
-each works once. Every wrong, expired, used or revoked code gets the same answer, so guessing
-reveals nothing about which codes exist.
+each works once. Error codes are those of Google's verification server: a wrong, used or revoked
+code is ``code_invalid`` (one answer, so guessing tells no live code from a used one); only an
+issued, unused code past its expiry is ``code_expired``, so its holder knows to ask again. A
+code whose test type the app does not ``accept`` is refused with 412 and stays unused.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from safezone.accounts.service import Scope, record
 from safezone.config import Settings
 from safezone.en.crypto import interval_number
 from safezone.errors import FieldError, InvalidInput, NotFound, SafezoneError
+from safezone.exposure import wire
 from safezone.exposure.models import VerificationCode, VerificationToken
 from safezone.units.models import Unit
 from safezone.units.service import get_unit
@@ -58,6 +61,22 @@ class VerificationRejected(SafezoneError):
     status_hint = 400
 
 
+class UnsupportedTestType(SafezoneError):
+    """The code is valid but its test type is not in what the app accepts (412; not claimed)."""
+
+    status_hint = 412
+
+    def __init__(self) -> None:
+        super().__init__(
+            FieldError(
+                "accept",
+                wire.ERR_UNSUPPORTED_TEST_TYPE,
+                "Ứng dụng không xử lý được loại kết quả của mã này; hãy cập nhật ứng dụng.",
+                "The code's test type is not one the app accepts; update the app.",
+            )
+        )
+
+
 class RateLimited(SafezoneError):
     """Too many attempts from this client, or in total."""
 
@@ -76,19 +95,31 @@ class RateLimited(SafezoneError):
 
 CODE_REJECTED = FieldError(
     "code",
-    "code_invalid",
-    "Mã xác nhận không đúng, đã dùng hoặc đã hết hạn.",
-    "The verification code is wrong, used or expired.",
+    wire.ERR_CODE_INVALID,
+    "Mã xác nhận không đúng hoặc đã dùng.",
+    "The verification code is wrong or already used.",
+)
+CODE_EXPIRED = FieldError(
+    "code",
+    wire.ERR_CODE_EXPIRED,
+    "Mã xác nhận đã hết hạn; hãy xin mã mới.",
+    "The verification code has expired; ask for a new one.",
 )
 TOKEN_REJECTED = FieldError(
     "token",
-    "token_invalid",
-    "Mã thông báo không đúng, đã dùng hoặc đã hết hạn.",
-    "The token is wrong, used or expired.",
+    wire.ERR_TOKEN_INVALID,
+    "Mã thông báo không đúng.",
+    "The token is not valid.",
+)
+TOKEN_EXPIRED = FieldError(
+    "token",
+    wire.ERR_TOKEN_EXPIRED,
+    "Mã thông báo đã hết hạn hoặc đã dùng.",
+    "The token has expired or was already used.",
 )
 EKEYHMAC_REJECTED = FieldError(
     "ekeyhmac",
-    "ekeyhmac_invalid",
+    wire.ERR_HMAC_INVALID,
     "ekeyhmac phải là HMAC-SHA256 mã hoá base64 (32 byte).",
     "ekeyhmac must be a base64-encoded HMAC-SHA256 (32 bytes).",
 )
@@ -202,7 +233,7 @@ def _check_dates(
         errors.append(
             FieldError(
                 "test_date",
-                "date_required",
+                wire.ERR_MISSING_DATE,
                 "Cần ngày xét nghiệm hoặc ngày khởi phát triệu chứng.",
                 "A test date or a symptom-onset date is required.",
             )
@@ -323,10 +354,20 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in code if ch not in " -\t").lower()
 
 
-def verify_code(session: Session, policy: CodePolicy, code: str, *, now: dt.datetime) -> Verified:
+def verify_code(
+    session: Session,
+    policy: CodePolicy,
+    code: str,
+    *,
+    now: dt.datetime,
+    accept: frozenset[str] = wire.ALL_TEST_TYPES,
+) -> Verified:
     """Claim ``code`` (short or long) and return a token valid ``token_ttl``, usable once.
 
-    Raises VerificationRejected with the same error whatever the reason.
+    ``accept``: the test types the app handles (see :func:`wire.accepted_test_types`).
+    Raises VerificationRejected (``code_invalid`` for a wrong, used or revoked code,
+    ``code_expired`` for an unused one past its expiry) or UnsupportedTestType (412; the code
+    stays unused, so the person can retry with an updated app).
     """
     value = normalise_code(code)
     if len(value) == SHORT_CODE_DIGITS and value.isdigit():
@@ -338,7 +379,7 @@ def verify_code(session: Session, policy: CodePolicy, code: str, *, now: dt.date
     else:
         raise VerificationRejected(CODE_REJECTED)
     # One conditional UPDATE claims the code: two phones racing with the same code cannot
-    # both win, and nothing tells a wrong code from a used or expired one.
+    # both win.
     claimed = session.execute(
         update(VerificationCode)
         .where(
@@ -346,6 +387,7 @@ def verify_code(session: Session, policy: CodePolicy, code: str, *, now: dt.date
             expiry > now,
             VerificationCode.claimed_at.is_(None),
             VerificationCode.revoked_at.is_(None),
+            VerificationCode.test_type.in_(sorted(accept)),
         )
         .values(claimed_at=now)
         .returning(
@@ -356,7 +398,19 @@ def verify_code(session: Session, policy: CodePolicy, code: str, *, now: dt.date
         )
     ).first()
     if claimed is None:
-        raise VerificationRejected(CODE_REJECTED)
+        # Why not: only an unused, unrevoked code gets a reason of its own.
+        unused = session.execute(
+            select(expiry).where(
+                column.in_(digests),
+                VerificationCode.claimed_at.is_(None),
+                VerificationCode.revoked_at.is_(None),
+            )
+        ).first()
+        if unused is None:
+            raise VerificationRejected(CODE_REJECTED)
+        if unused[0] <= now:
+            raise VerificationRejected(CODE_EXPIRED)
+        raise UnsupportedTestType
     code_id, test_type, test_date, symptom_date = claimed
     token = secrets.token_urlsafe(32)
     session.add(
@@ -409,7 +463,14 @@ def issue_certificate(
         )
     ).first()
     if used is None:
-        raise VerificationRejected(TOKEN_REJECTED)
+        # A token we issued that is past its expiry or spent is ``token_expired`` (as the
+        # reference server answers both); anything else is ``token_invalid``.
+        known = session.scalar(
+            select(VerificationToken.id).where(
+                VerificationToken.token_hmac.in_(policy.digests("token", token))
+            )
+        )
+        raise VerificationRejected(TOKEN_EXPIRED if known is not None else TOKEN_REJECTED)
     test_type, test_date, symptom_date = used
     return sign_certificate(
         policy,

@@ -163,3 +163,22 @@ class ExportFile(Base):
     padding_keys: Mapped[int]
     size_bytes: Mapped[int]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ExposureApp(Base):
+    """An app allowed to call verify and certificate (Google's "authorized app").
+
+    Only the SHA-256 of its API key is stored (the key is 256 random bits, so a plain hash is
+    enough and survives secret-key rotation); ``key_hint`` is the key's first characters, so an
+    admin can tell keys apart.
+    """
+
+    __tablename__ = "exposure_apps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]

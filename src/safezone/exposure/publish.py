@@ -35,21 +35,22 @@ from safezone.en.errors import EnError
 from safezone.en.keys import ReportType, TemporaryExposureKey
 from safezone.en.tekmac import verify_tekmac
 from safezone.errors import FieldError, SafezoneError
+from safezone.exposure import wire
 from safezone.exposure.codes import CERTIFICATE_ALGORITHM, CodePolicy
 from safezone.exposure.models import ExposureKey, Upload, UsedCertificate
-from safezone.exposure.schemas import PublishIn
+from safezone.exposure.wire import PublishIn
 
 # The ENv1 transmission-risk range (safezone.en.keys checks the same 0..8 but names no constant).
 MAX_TRANSMISSION_RISK = 8
 
-# Error codes of the reference server's v1 API.
-BAD_REQUEST = "bad_request"
-UNKNOWN_HEALTH_AUTHORITY = "unknown_health_authority_id"
-CERTIFICATE_INVALID = "health_authority_verification_certificate_invalid"
-MISSING_REVISION_TOKEN = "missing_revision_token"  # noqa: S105 - an error code
-INVALID_REVISION_TOKEN = "invalid_revision_token"  # noqa: S105 - an error code
-KEY_ALREADY_REVISED = "key_already_revised"
-INVALID_TRANSITION = "invalid_report_type_transition"
+# Error codes of the reference server's v1 API (safezone.exposure.wire lists them all).
+BAD_REQUEST = wire.PUBLISH_BAD_REQUEST
+UNKNOWN_HEALTH_AUTHORITY = wire.PUBLISH_UNKNOWN_HEALTH_AUTHORITY
+CERTIFICATE_INVALID = wire.PUBLISH_CERTIFICATE_INVALID
+MISSING_REVISION_TOKEN = wire.PUBLISH_MISSING_REVISION_TOKEN
+INVALID_REVISION_TOKEN = wire.PUBLISH_INVALID_REVISION_TOKEN
+KEY_ALREADY_REVISED = wire.PUBLISH_KEY_ALREADY_REVISED
+INVALID_TRANSITION = wire.PUBLISH_INVALID_TRANSITION
 
 #: Report type claim -> export report type.
 REPORT_TYPES = {
