@@ -5,8 +5,8 @@ The phone routes speak the wire format of Google's servers (:mod:`safezone.expos
 ``POST /api/verify`` and ``POST /api/certificate`` (``X-API-Key``; ``/api/v1/...`` aliases) and
 ``POST /v1/publish``. They share one wrapper (:func:`_phone`): app key (verify, certificate) ->
 read the body (size limit while streaming) -> answer a decoy marked ``X-Chaff`` without
-touching the database -> per-address limit -> parse -> (verify: failed-guess budget and proof
-of work) -> store -> pad every answer to one size. Nothing identifying the phone is kept: its
+touching anything else in the database -> parse -> per-address limit (verify: failed-guess
+budget and proof of work) -> store -> pad every answer to one size. Nothing identifying the phone is kept: its
 address is turned into an opaque, day-scoped key for the shared limit counters.
 """
 
