@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -102,7 +104,10 @@ def main() -> None:
     url = os.environ.get("SAFEZONE_BENCH_DATABASE_URL", "")
     if url and "bench" not in url.rsplit("/", 1)[-1]:
         raise SystemExit("SAFEZONE_BENCH_DATABASE_URL: the database name must contain 'bench'")
-    print(json.dumps(asyncio.run(run(arguments.requests, arguments.rounds, url))))
+    # The request log goes to stderr: stdout carries the one JSON line only.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = asyncio.run(run(arguments.requests, arguments.rounds, url))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
