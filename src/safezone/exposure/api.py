@@ -6,8 +6,9 @@ The phone routes speak the wire format of Google's servers (:mod:`safezone.expos
 ``POST /v1/publish``. They share one wrapper (:func:`_phone`): app key (verify, certificate) ->
 read the body (size limit while streaming) -> answer a decoy marked ``X-Chaff`` without
 touching anything else in the database -> parse -> per-address limit (verify: failed-guess
-budget and proof of work) -> store -> pad every answer to one size. Nothing identifying the phone is kept: its
-address is turned into an opaque, day-scoped key for the shared limit counters.
+budget and proof of work) -> store -> pad every answer to one size. Nothing identifying the
+phone is kept: its address is turned into an opaque, day-scoped key for the shared limit
+counters.
 """
 
 from __future__ import annotations
