@@ -12,7 +12,7 @@ from safezone.db.engine import Database
 from safezone.errors import InvalidInput
 from safezone.messaging import contacts, hooks, planner
 from safezone.messaging.base import Policy
-from safezone.messaging.models import Contact, ContactApp, Message
+from safezone.messaging.models import Contact, ContactApp, Message, SendCampaign
 from tests.messaging.conftest import (
     COMMUNE,
     CONSENT,
@@ -37,7 +37,8 @@ def test_phone_is_encrypted_and_found_by_blind_index(
         assert b"98" not in bytes(raw[0])[-12:]  # not stored in clear
         assert phone(1) not in raw[1]
         found = contacts.find(session, policy.vault, phone(1))
-        assert found is not None and found.id == contact_id
+        assert found is not None
+        assert found.id == contact_id
         assert contacts.phone_of(policy.vault, found) == phone(1)
         assert found.carrier == "viettel"
 
@@ -57,7 +58,8 @@ def test_dedup_by_number_in_any_form(db: Database, policy: Policy) -> None:
             "citizen",
             vault=policy.vault,
         )
-        assert created and not created_again
+        assert created
+        assert not created_again
         assert first.id == second.id
         assert second.unit_code == OTHER_COMMUNE_SAME_DISTRICT
         assert second.language == "en"
@@ -86,7 +88,7 @@ def test_bad_input_names_every_field_and_stores_nothing(db: Database, policy: Po
 
 
 def _queue(session: Session, campaign_id: int, policy: Policy) -> None:
-    campaign = session.get_one(planner.SendCampaign, campaign_id)
+    campaign = session.get_one(SendCampaign, campaign_id)
     planner.plan(session, campaign, policy, now=MORNING)
 
 
@@ -103,7 +105,8 @@ def test_opt_out_is_immediate_and_cancels_queued_messages(
     with db.session() as session:
         mine = session.scalars(select(Message).where(Message.contact_id == contact_id)).all()
         theirs = session.scalars(select(Message).where(Message.contact_id == other_id)).all()
-        assert len(mine) == 3 and {m.status for m in mine} == {"cancelled"}
+        assert len(mine) == 3
+        assert {m.status for m in mine} == {"cancelled"}
         assert {m.reason for m in mine} == {"opted_out"}
         assert {m.status for m in theirs} == {"queued"}
         # The planner writes nothing more for them.
@@ -153,9 +156,10 @@ def test_mark_installed_stops_reminders_about_that_app_and_tells_the_hooks(
             contacts.mark_installed(
                 session, phone(1), "bluezone", "link", vault=policy.vault, now=MORNING
             )
-            assert contacts.mark_installed(
-                session, phone(99), "bluezone", "visit", vault=policy.vault
-            ) is None
+            assert (
+                contacts.mark_installed(session, phone(99), "bluezone", "visit", vault=policy.vault)
+                is None
+            )
     finally:
         hooks.remove(hear)
     assert heard == [hooks.Installed(contact_id, COMMUNE, "bluezone", "visit")]

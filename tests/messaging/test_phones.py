@@ -46,7 +46,8 @@ def test_bad_numbers_name_the_field(raw: str, code: str) -> None:
         normalise(raw, field="so_dien_thoai")
     assert caught.value.error.field == "so_dien_thoai"
     assert caught.value.error.code == code
-    assert caught.value.error.message_vi and caught.value.error.message_en
+    assert caught.value.error.message_vi
+    assert caught.value.error.message_en
 
 
 def test_foreign_numbers_have_no_carrier() -> None:
