@@ -102,9 +102,8 @@ def test_the_button_confirms_once_and_stops_only_that_contacts_reminders(
         assert [(a.contact_id, a.app_code, a.source) for a in apps] == [
             (planned["first"], "bluezone", "link")
         ]
-        statuses = dict(
-            session.execute(select(Message.contact_id, Message.status).where(Message.step == 2))
-        )
+        rows = session.execute(select(Message.contact_id, Message.status).where(Message.step == 2))
+        statuses = {row.contact_id: row.status for row in rows}
         assert statuses == {planned["first"]: "cancelled", planned["second"]: "queued"}
         link = session.scalars(select(Link).where(Link.contact_id == planned["first"])).one()
         assert link.clicked_at is not None

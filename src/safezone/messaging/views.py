@@ -134,7 +134,9 @@ def STATUS_LABELS() -> dict[str, str]:  # noqa: N802 - a table, translated at ca
 def index(request: Request, session: SessionDep, scope: UnitScope, user: Officer) -> HTMLResponse:
     """The sends in the officer's units, and the funnel per unit and template."""
     rows = service.funnel(session, scope)
-    template_names = dict(session.execute(select(Template.id, Template.name)))
+    template_names = {
+        row.id: row.name for row in session.execute(select(Template.id, Template.name))
+    }
     unit_rows = units.names_of(session, sorted({r.unit_code for r in rows}))
     return render(
         request,
