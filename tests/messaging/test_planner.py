@@ -140,3 +140,17 @@ def test_reach_counts_capped_contacts_and_quiet_hours(
     # Due 23:00 local: the earliest send is 07:00 the next morning.
     assert reach.earliest_send.astimezone(VN) == dt.datetime(2026, 12, 1, 7, 0, tzinfo=VN)
     assert count == 4
+
+
+def test_the_worker_plans_every_approved_send(
+    db: Database, settings: object, make_contact: MakeContact, make_campaign: MakeCampaign
+) -> None:
+    from safezone.messaging.tasks import PLAN_JOB
+    from safezone.runtime import build_registry
+
+    make_contact(1)
+    make_campaign(starts_on=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), max_sends=1)
+    registry = build_registry(settings)  # type: ignore[arg-type]
+    with db.session() as session:
+        registry.handlers[PLAN_JOB](session, {})
+    assert len(_messages(db)) == 1
