@@ -161,7 +161,8 @@ def _insert(session: Session, rows: Select[*tuple[Any, ...]]) -> int:
         .from_select(list(_COLUMNS), rows)
         .on_conflict_do_nothing(index_elements=["campaign_id", "step", "contact_id", "day"])
     )
-    result = session.execute(statement)
+    # SQLAlchemy keeps an INSERT's row count only when asked (preserve_rowcount).
+    result = session.connection().execute(statement, execution_options={"preserve_rowcount": True})
     return int(getattr(result, "rowcount", 0) or 0)
 
 
