@@ -42,7 +42,15 @@ def test_import_twice_then_bad_file(env: Settings, db: Database) -> None:
 def test_send_test_dry_run_and_errors(env: Settings, template_id: int) -> None:
     shown = runner.invoke(
         app,
-        ["messaging", "send-test", "--to", "0905123456", "--template", "nhac-bluezone", "--dry-run"],
+        [
+            "messaging",
+            "send-test",
+            "--to",
+            "0905123456",
+            "--template",
+            "nhac-bluezone",
+            "--dry-run",
+        ],
     )
     assert shown.exit_code == 0, shown.output
     assert "UCS-2" in shown.output

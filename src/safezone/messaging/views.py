@@ -258,10 +258,10 @@ async def compose_submit(
     return RedirectResponse(f"/messaging/campaigns/{campaign.id}", status_code=303)
 
 
-@router.get("/messaging/campaigns/{campaign_id}", response_class=HTMLResponse)
+@router.get("/messaging/campaigns/{msg_campaign_id}", response_class=HTMLResponse)
 def campaign_page(
     request: Request,
-    campaign_id: RowId,
+    msg_campaign_id: RowId,
     session: SessionDep,
     scope: UnitScope,
     user: Officer,
@@ -269,7 +269,7 @@ def campaign_page(
 ) -> HTMLResponse:
     """A send: its preview (recipients, text, segments, cost, earliest send), the approval
     step, live progress and the delivery and funnel charts."""
-    campaign = service.get(session, scope, campaign_id)
+    campaign = service.get(session, scope, msg_campaign_id)
     return _campaign_page(request, session, scope, policy, user, campaign)
 
 
@@ -338,43 +338,43 @@ def _act(
     return RedirectResponse(f"/messaging/campaigns/{campaign_id}", status_code=303)
 
 
-@router.post("/messaging/campaigns/{campaign_id}/submit", dependencies=[CsrfProtected])
+@router.post("/messaging/campaigns/{msg_campaign_id}/submit", dependencies=[CsrfProtected])
 def submit(
     request: Request,
-    campaign_id: RowId,
+    msg_campaign_id: RowId,
     session: SessionDep,
     scope: UnitScope,
     user: Officer,
     policy: PolicyDep,
 ) -> Response:
     """Send a draft (or put it up for approval when large)."""
-    return _act(request, session, scope, policy, user, campaign_id, "submit")
+    return _act(request, session, scope, policy, user, msg_campaign_id, "submit")
 
 
-@router.post("/messaging/campaigns/{campaign_id}/approve", dependencies=[CsrfProtected])
+@router.post("/messaging/campaigns/{msg_campaign_id}/approve", dependencies=[CsrfProtected])
 def approve(
     request: Request,
-    campaign_id: RowId,
+    msg_campaign_id: RowId,
     session: SessionDep,
     scope: UnitScope,
     user: Officer,
     policy: PolicyDep,
 ) -> Response:
     """A second officer approves a large send."""
-    return _act(request, session, scope, policy, user, campaign_id, "approve")
+    return _act(request, session, scope, policy, user, msg_campaign_id, "approve")
 
 
-@router.post("/messaging/campaigns/{campaign_id}/cancel", dependencies=[CsrfProtected])
+@router.post("/messaging/campaigns/{msg_campaign_id}/cancel", dependencies=[CsrfProtected])
 def cancel(
     request: Request,
-    campaign_id: RowId,
+    msg_campaign_id: RowId,
     session: SessionDep,
     scope: UnitScope,
     user: Officer,
     policy: PolicyDep,
 ) -> Response:
     """Stop a send and cancel its queued messages."""
-    return _act(request, session, scope, policy, user, campaign_id, "cancel")
+    return _act(request, session, scope, policy, user, msg_campaign_id, "cancel")
 
 
 def _templates_page(
@@ -510,19 +510,19 @@ def _link_page(
     return response
 
 
-@router.get("/i/{token}", response_class=HTMLResponse)
+@router.get("/i/{link_token}", response_class=HTMLResponse)
 def confirm_page(
-    request: Request, token: str, session: SessionDep, settings: SettingsDep
+    request: Request, link_token: str, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     """The page a personal link opens: store links and "I have installed it"."""
-    page = links.open_link(session, token)
-    return _link_page(request, page, token, settings)
+    page = links.open_link(session, link_token)
+    return _link_page(request, page, link_token, settings)
 
 
-@router.post("/i/{token}", response_class=HTMLResponse)
+@router.post("/i/{link_token}", response_class=HTMLResponse)
 def confirm_installed(
-    request: Request, token: str, session: SessionDep, settings: SettingsDep
+    request: Request, link_token: str, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
     """The button: marks the app installed and stops the reminders."""
-    page = links.confirm(session, token)
-    return _link_page(request, page, token, settings, just_confirmed=True)
+    page = links.confirm(session, link_token)
+    return _link_page(request, page, link_token, settings, just_confirmed=True)
