@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.errors import InvalidInput
 from safezone.messaging import contacts, hooks, planner
-from safezone.messaging.base import Policy
+from safezone.messaging.base import Policy, vault_for
 from safezone.messaging.models import Contact, ContactApp, Message, SendCampaign
 from tests.messaging.conftest import (
     COMMUNE,
@@ -169,3 +170,29 @@ def test_mark_installed_stops_reminders_about_that_app_and_tells_the_hooks(
         assert {m.reason for m in rows} == {"installed"}
         apps = session.scalars(select(ContactApp)).all()
         assert [(a.app_code, a.source) for a in apps] == [("bluezone", "visit")]
+
+
+def test_rekey_moves_numbers_to_the_new_secret(
+    db: Database, settings: Settings, make_contact: MakeContact
+) -> None:
+    from pydantic import SecretStr
+
+    make_contact(1)
+    make_contact(2)
+    rotated = settings.model_copy(
+        update={
+            "secret_key": SecretStr("a-brand-new-secret-key-that-is-long-enough-42"),
+            "previous_secret_keys": [settings.secret_key],
+        }
+    )
+    with db.session() as session:
+        # Found under the previous key while the rotation is under way.
+        assert contacts.find(session, vault_for(rotated), phone(1)) is not None
+        assert contacts.rekey(session, rotated) == 2
+    with db.session() as session:
+        assert contacts.rekey(session, rotated) == 0
+    current_only = rotated.model_copy(update={"previous_secret_keys": []})
+    with db.session() as session:
+        found = contacts.find(session, vault_for(current_only), phone(2))
+        assert found is not None
+        assert contacts.phone_of(vault_for(current_only), found) == phone(2)

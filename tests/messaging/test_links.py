@@ -154,3 +154,12 @@ def test_a_link_not_tied_to_a_message(
     with db.session() as session:
         assert links.open_link(session, token).app_code == "ncovi"
         assert links.confirm(session, token).confirmed
+
+
+def test_the_readers_own_choice_of_language_wins(
+    client: TestClient, db: Database, policy: Policy, planned: dict[str, int]
+) -> None:
+    token = _token(_render(db, policy, planned["second"]).text)  # an English speaker
+    assert 'lang="vi"' in client.get(f"/i/{token}?lang=vi", headers=HTML).text
+    client.cookies.set("lang", "vi")
+    assert 'lang="vi"' in client.get(f"/i/{token}", headers=HTML).text

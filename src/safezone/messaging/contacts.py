@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from safezone.config import Settings
 from safezone.db.base import utcnow
 from safezone.errors import FieldError, InvalidInput
 from safezone.messaging import hooks
-from safezone.messaging.base import APP_CODES, PHONE_FIELD
+from safezone.messaging.base import APP_CODES, PHONE_FIELD, vault_for
 from safezone.messaging.models import (
     CONTACT_SOURCES,
     LANGUAGES,
@@ -530,3 +531,23 @@ def import_contacts(
             if mark_contact_installed(session, contact, app, "import", now=now):
                 installs += 1
     return ImportResult(len(parsed), created, updated, unchanged, installs)
+
+
+def rekey(session: Session, settings: Settings, *, batch: int = 500) -> int:
+    """Re-encrypt and re-index phone numbers sealed with an older key of the ring (secret
+    rotation, see docs/security.md); returns how many rows changed. Safe to run again."""
+    vault = vault_for(settings)
+    changed = 0
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(Contact).where(Contact.id > last).order_by(Contact.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            last = row.id
+            if vault.reseal(row):
+                changed += 1
+        session.flush()
+    return changed

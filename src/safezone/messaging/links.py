@@ -63,8 +63,12 @@ def link_for_message(
     now = now or utcnow()
     token = message_token(policy, message.id)
     digest = token_hash(token)
-    exists = session.scalar(select(Link.id).where(Link.token_hash == digest))
-    if exists is None:
+    existing = session.scalars(select(Link).where(Link.message_id == message.id)).first()
+    if existing is not None and existing.token_hash != digest:
+        # The link key changed (secret rotation) before this message went out: the link that
+        # goes out now is the one that works.
+        existing.token_hash = digest
+    if existing is None:
         session.add(
             Link(
                 token_hash=digest,

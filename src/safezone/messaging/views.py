@@ -493,7 +493,8 @@ def _link_page(
     *,
     just_confirmed: bool = False,
 ) -> HTMLResponse:
-    if "lang" not in request.query_params:
+    # The contact's language, unless the reader chose one (?lang= or the remembered cookie).
+    if "lang" not in request.query_params and i18n.LANG_COOKIE not in request.cookies:
         i18n.set_locale(page.language)
     response = render(
         request,
