@@ -137,12 +137,15 @@ def index(request: Request, session: SessionDep, scope: UnitScope, user: Officer
     template_names = {
         row.id: row.name for row in session.execute(select(Template.id, Template.name))
     }
-    unit_rows = units.names_of(session, sorted({r.unit_code for r in rows}))
+    campaigns = service.list_campaigns(session, scope)
+    unit_rows = units.names_of(
+        session, {r.unit_code for r in rows} | {c.unit_code for c in campaigns}
+    )
     return render(
         request,
         "messaging/index.html",
         {
-            "campaigns": service.list_campaigns(session, scope),
+            "campaigns": campaigns,
             "funnel": rows,
             "totals": service.totals(rows),
             "template_names": template_names,
