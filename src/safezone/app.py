@@ -18,6 +18,8 @@ from safezone.declarations import api as declaration_api
 from safezone.declarations import views as declaration_views
 from safezone.exposure import api as exposure_api
 from safezone.exposure import views as exposure_views
+from safezone.messaging import api as messaging_api
+from safezone.messaging import views as messaging_views
 from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views
@@ -78,6 +80,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         exposure_api.router,
         exposure_api.files_router,  # /exposure/v1/...: export files from the storage backend
         exposure_views.router,
+        messaging_api.router,
+        messaging_views.router,
     ):
         app.include_router(router)
     return app

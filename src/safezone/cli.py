@@ -24,6 +24,7 @@ from safezone.device.cli import app as device_app
 from safezone.en.cli import app as en_app
 from safezone.errors import SafezoneError
 from safezone.exposure.cli import app as exposure_app
+from safezone.messaging.cli import app as messaging_app
 from safezone.secrets_cli import app as secrets_app
 
 console = Console()
@@ -61,6 +62,7 @@ app.add_typer(exposure_app, name="exposure", help="Exposure-notification server 
 app.add_typer(declarations_app, name="declarations", help="Health declarations tools.")
 app.add_typer(secrets_app, name="secrets", help="Secret key rotation.")
 app.add_typer(device_app, name="device", help="Reference exposure-notification device (bumble).")
+app.add_typer(messaging_app, name="messaging", help="Messaging: contacts, reminders, test sends.")
 
 DataDirOption = Annotated[
     Path | None,

@@ -35,6 +35,14 @@ from safezone.exposure.models import (
     VerificationToken,
 )
 from safezone.jobs.models import Job
+from safezone.messaging.models import (
+    Contact,
+    ContactApp,
+    Link,
+    Message,
+    SendCampaign,
+    Template,
+)
 from safezone.ratelimit import RateCounter
 from safezone.units.models import Unit
 
@@ -43,6 +51,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "CampaignApp",
+    "Contact",
+    "ContactApp",
     "DailyUpdate",
     "Declaration",
     "ExportBatch",
@@ -52,18 +62,22 @@ __all__ = [
     "Household",
     "IdempotencyRecord",
     "Job",
+    "Link",
+    "Message",
     "Organisation",
     "OrganisationReport",
     "OrganisationReporter",
     "PassRecord",
     "Person",
     "RateCounter",
+    "SendCampaign",
     "SigningKey",
     "SmartphoneRatio",
     "Target",
     "Team",
     "TeamArea",
     "TeamMember",
+    "Template",
     "Unit",
     "Upload",
     "UsedCertificate",

@@ -27,6 +27,7 @@ from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import rekey as rekey_declarations
 from safezone.exposure.signing import rekey as rekey_signing_keys
+from safezone.messaging import rekey as rekey_messaging
 
 Rekey = Callable[[Session, Settings], int]
 
@@ -36,6 +37,7 @@ Rekey = Callable[[Session, Settings], int]
 PARTS: dict[str, Rekey] = {
     "declarations": rekey_declarations,
     "exposure_signing_keys": rekey_signing_keys,
+    "messaging_contacts": rekey_messaging,
 }
 
 

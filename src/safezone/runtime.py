@@ -36,12 +36,14 @@ def build_registry(settings: Settings) -> Registry:
     from safezone.accounts import tasks as account_tasks
     from safezone.declarations import tasks as declaration_tasks
     from safezone.exposure import tasks as exposure_tasks
+    from safezone.messaging import tasks as messaging_tasks
 
     registry = Registry()
     _register_rate_counter_purge(registry, settings)
     account_tasks.register(registry, settings)
     declaration_tasks.register(registry, settings)
     exposure_tasks.register(registry, settings)  # export batches + retention
+    messaging_tasks.register(registry, settings)  # the reminder planner
     return registry
 
 

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 #: Roles that use pages, as in ``safezone.accounts.models.Role``; ``None`` is a citizen or anyone
 #: without an account.
 ADMIN, OFFICER, VERIFIER = "admin", "health_officer", "verifier"
+CAMPAIGN = "campaign_officer"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Page:
 
 
 #: Every HTML page. Path parameters are filled from the seeded data by name: ``code`` (a unit),
-#: ``token`` (a citizen's update link), ``declaration_id``; ``pass_token`` for queries.
+#: ``token`` (a citizen's update link), ``declaration_id``; ``pass_token`` for queries;
+#: ``msg_campaign_id`` (a send) and ``link_token`` (an install-confirmation link).
 PAGES: tuple[Page, ...] = (
     Page("/login", None),
     Page("/account/password", OFFICER),
@@ -78,6 +80,12 @@ PAGES: tuple[Page, ...] = (
     Page("/exposure/codes", VERIFIER),
     Page("/exposure/stats", VERIFIER, charts=True),
     Page("/exposure/stats", OFFICER, charts=True),
+    Page("/messaging", CAMPAIGN, charts=True),
+    Page("/messaging/new", CAMPAIGN),
+    Page("/messaging/campaigns/{msg_campaign_id}", CAMPAIGN, charts=True),
+    Page("/messaging/templates", CAMPAIGN),
+    Page("/messaging/contacts/import", CAMPAIGN),
+    Page("/i/{link_token}", None),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),

@@ -25,10 +25,11 @@ from safezone.db.engine import Database
 from safezone.exposure import export, signing
 from safezone.exposure.storage import storage_from_settings
 from tests.browser.conftest import serve
-from tests.browser.pages import ADMIN, OFFICER, PAGES, VERIFIER, Page
+from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, PAGES, VERIFIER, Page
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import Phone, make_keys
+from tests.messaging.seed import seed_messaging
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +61,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             ("tinh.admin", ADMIN, "54"),
             ("yte.tuyhoa", OFFICER, DISTRICT),
             ("xacminh.tuyhoa", VERIFIER, DISTRICT),
+            ("chiendich.tuyhoa", CAMPAIGN, DISTRICT),
         ):
             user = accounts.create_user(
                 session, username=username, password=PASSWORD, role=role, unit_code=unit
@@ -139,6 +141,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
         "token": first["update_token"],
         "pass_token": first["pass_token"],
         "declaration_id": first["id"],
+        **seed_messaging(settings, db, officer="chiendich.tuyhoa", district=DISTRICT),
     }
 
 
@@ -164,6 +167,7 @@ def site(
                 (ADMIN, "tinh.admin"),
                 (OFFICER, "yte.tuyhoa"),
                 (VERIFIER, "xacminh.tuyhoa"),
+                (CAMPAIGN, "chiendich.tuyhoa"),
             ):
                 context = browser.new_context()
                 page = context.new_page()
