@@ -1,0 +1,266 @@
+"""What the gateways tell us, applied to the outbox: delivery reports, MOs, ZNS events; and the
+gateways' own state (ZNS tokens, per-channel daily quota). No HTTP here (see gateway_api.py).
+
+Status moves are monotonic: one ``UPDATE ... WHERE rank < :new_rank``. Kannel sends DLR 8
+(SMSC accepted) and DLR 1 (delivered) concurrently, so 1 often arrives first; the late 8 then
+matches no row and changes nothing. The first final status (delivered or failed) wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from safezone.db.base import utcnow
+from safezone.db.engine import Database
+from safezone.keyring import KeyRing
+from safezone.messaging.channels.kannel import DLR_STATUS
+from safezone.messaging.channels.models import ChannelDay, GatewayEvent, ZnsToken
+from safezone.messaging.channels.zns import TokenSource, ZnsClient, ZnsReply
+from safezone.messaging.models import STATUS_RANK, Message
+from safezone.vault import Vault
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+_TOKEN_LABEL = "safezone-messaging-zns-token"
+
+
+def local_day(instant: dt.datetime) -> dt.date:
+    """The Asia/Ho_Chi_Minh day of ``instant`` (quotas reset at local midnight)."""
+    return instant.astimezone(VIETNAM).date()
+
+
+def move_status(
+    session: Session,
+    message_id: int,
+    status: str,
+    *,
+    at: dt.datetime | None = None,
+    error_code: str | None = None,
+    error: str | None = None,
+    gateway_id: str | None = None,
+) -> bool:
+    """Move a message forward to ``status``; False when it is already there or beyond."""
+    at = at or utcnow()
+    rank = STATUS_RANK[status]
+    values: dict[str, Any] = {"status": status, "rank": rank, "updated_at": at}
+    # A final report may come before we recorded "sent": sent_at is filled in either way.
+    values["sent_at"] = func.coalesce(Message.sent_at, at)
+    if status == "delivered":
+        values["delivered_at"] = at
+    elif status == "failed":
+        values["failed_at"] = at
+        values["error_code"] = error_code
+        values["error"] = (error or "")[:300] or None
+    if gateway_id is not None:
+        values["gateway_id"] = gateway_id
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.rank < rank)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def record_dlr(session: Session, message_id: int, dlr_type: int, answer: str = "") -> bool:
+    """Apply one Kannel DLR; False when unknown message or no forward move."""
+    if session.get(Message, message_id) is None:
+        return False
+    session.add(
+        GatewayEvent(message_id=message_id, channel="sms", code=str(dlr_type), answer=answer[:120])
+    )
+    status = DLR_STATUS.get(dlr_type)
+    if status is None:
+        return False
+    return move_status(
+        session,
+        message_id,
+        status,
+        error_code=f"dlr_{dlr_type}" if status == "failed" else None,
+        error=answer if status == "failed" else None,
+    )
+
+
+def has_report(session: Session, message_id: int) -> bool:
+    """Whether any gateway report came for ``message_id`` (so the gateway has it)."""
+    found = session.scalar(
+        select(GatewayEvent.id).where(GatewayEvent.message_id == message_id).limit(1)
+    )
+    return found is not None
+
+
+# --- ZNS webhook ---------------------------------------------------------------------------
+
+
+def zns_signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
+    """Zalo's event signature: ``mac=`` + SHA-256 hex of app id, raw body, timestamp, secret."""
+    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode())
+    return "mac=" + digest.hexdigest()
+
+
+def check_zns_signature(app_id: str, secret: str, body: bytes, header: str) -> dict[str, Any]:
+    """The event if ``header`` signs ``body``; raises ValueError otherwise."""
+    if not secret:
+        raise ValueError("no ZNS app secret configured")
+    try:
+        event = json.loads(body)
+    except ValueError as error:
+        raise ValueError("body is not JSON") from error
+    if not isinstance(event, dict):
+        raise ValueError("body is not an object")
+    expected = zns_signature(app_id, body, str(event.get("timestamp", "")), secret)
+    if not hmac.compare_digest(expected, header.strip()):
+        raise ValueError("bad signature")
+    return event
+
+
+def apply_zns_event(session: Session, event: dict[str, Any]) -> bool:
+    """Apply a ``user_received_message`` event (by our tracking id, else by ZNS msg_id)."""
+    if event.get("event_name") != "user_received_message":
+        return False
+    message = event.get("message") or {}
+    row: Message | None = None
+    tracking = str(message.get("tracking_id") or "")
+    if tracking.isdigit():
+        row = session.get(Message, int(tracking))
+    if row is None and message.get("msg_id"):
+        row = session.scalar(select(Message).where(Message.gateway_id == str(message["msg_id"])))
+    if row is None or row.channel != "zns":
+        return False
+    session.add(GatewayEvent(message_id=row.id, channel="zns", code="received"))
+    return move_status(session, row.id, "delivered")
+
+
+# --- per-channel daily state ----------------------------------------------------------------
+
+
+def _channel_day(session: Session, channel: str, day: dt.date) -> ChannelDay:
+    row = session.get(ChannelDay, (channel, day), with_for_update=True)
+    if row is None:
+        row = ChannelDay(channel=channel, day=day, sent=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def channel_stopped(session: Session, channel: str, now: dt.datetime) -> bool:
+    """Whether ``channel`` is stopped for the rest of today (local day)."""
+    row = session.get(ChannelDay, (channel, local_day(now)))
+    return row is not None and row.stopped_at is not None
+
+
+def stop_channel(session: Session, channel: str, now: dt.datetime, reason: str) -> None:
+    """Stop ``channel`` until local midnight."""
+    row = _channel_day(session, channel, local_day(now))
+    if row.stopped_at is None:
+        row.stopped_at = now
+        row.stop_reason = reason[:40]
+
+
+def count_sent(
+    session: Session, channel: str, now: dt.datetime, count: int, reply: ZnsReply | None = None
+) -> None:
+    """Add ``count`` messages handed to ``channel`` today; keep the quota the gateway reported."""
+    row = _channel_day(session, channel, local_day(now))
+    row.sent += count
+    if reply is not None and reply.daily_quota is not None:
+        row.daily_quota = reply.daily_quota
+        row.remaining_quota = reply.remaining_quota
+
+
+# --- ZNS tokens --------------------------------------------------------------------------------
+
+
+def token_vault(ring: KeyRing) -> Vault:
+    """The cipher sealing the OA's tokens (its own key purpose)."""
+    return Vault.from_ring(ring, encryption_label=_TOKEN_LABEL, index_label=_TOKEN_LABEL + "-ix")
+
+
+@dataclass
+class DbTokenSource(TokenSource):
+    """OA tokens stored encrypted in ``msg_zns_tokens``; refreshing holds the row's lock.
+
+    ``bootstrap_refresh`` is the refresh token from the OA authorisation, used when no row
+    exists yet. A worker that finds the stored access token differs from the one that was
+    refused uses the stored one: another worker refreshed in the meantime.
+    """
+
+    db: Database
+    vault: Vault
+    client: ZnsClient
+    app_id: str
+    bootstrap_refresh: str = ""
+    refreshes: int = 0  # in this process (tests count them)
+
+    def _open(self, row: ZnsToken) -> tuple[str, str]:
+        access = self.vault.decrypt("zns_access", row.access_enc) if row.access_enc else ""
+        return str(access), str(self.vault.decrypt("zns_refresh", row.refresh_enc))
+
+    def current(self) -> str:
+        """The stored access token, refreshing first when there is none."""
+        with self.db.read_session() as session:
+            row = session.get(ZnsToken, self.app_id)
+            if row is not None and row.access_enc:
+                return self._open(row)[0]
+        return self.refresh(stale="")
+
+    def refresh(self, stale: str) -> str:
+        """A new access token (one refresh at a time, across processes)."""
+        with self.db.session() as session:
+            row = session.get(ZnsToken, self.app_id, with_for_update=True)
+            refresh_token = self.bootstrap_refresh
+            if row is not None:
+                access, refresh_token = self._open(row)
+                if access and access != stale:
+                    return access  # someone refreshed while we waited for the lock
+            if not refresh_token:
+                raise ValueError("no ZNS refresh token (set SAFEZONE_GATEWAYS__ZNS__REFRESH_TOKEN)")
+            pair = self.client.refresh(refresh_token)
+            now = utcnow()
+            if row is None:
+                row = ZnsToken(app_id=self.app_id, refresh_enc=b"", refreshes=0)
+                session.add(row)
+            row.access_enc = self.vault.encrypt("zns_access", pair.access_token)
+            row.refresh_enc = self.vault.encrypt("zns_refresh", pair.refresh_token)
+            row.expires_at = now + dt.timedelta(seconds=pair.expires_in)
+            row.refreshed_at = now
+            row.refreshes += 1
+            self.refreshes += 1
+            return pair.access_token
+
+
+# --- MO ----------------------------------------------------------------------------------------
+
+
+def decode_mo(body: bytes, charset: str) -> str:
+    """An MO body in the charset Kannel names (UTF-16BE without ``mo-recode``, else UTF-8)."""
+    name = charset.lower()
+    if "utf-16" in name or "ucs-2" in name or "ucs2" in name:
+        return body.decode("utf-16-be", "replace")
+    if "8-bit" in name or "iso-8859" in name or "latin" in name:
+        return body.decode("latin-1")
+    return body.decode("utf-8", "replace")
+
+
+def normalise_sender(number: str) -> str | None:
+    """Kannel's ``%p`` (``0905…``, ``84905…``, ``+84905…``) as E.164, or None."""
+    import phonenumbers
+
+    raw = number.strip()
+    if raw.isdigit() and raw.startswith("84") and len(raw) >= 11:
+        raw = "+" + raw
+    try:
+        parsed = phonenumbers.parse(raw, "VN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
