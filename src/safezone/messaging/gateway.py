@@ -24,7 +24,7 @@ from safezone.db.engine import Database
 from safezone.keyring import KeyRing
 from safezone.messaging.channels.kannel import DLR_STATUS
 from safezone.messaging.channels.models import ChannelDay, GatewayEvent, ZnsToken
-from safezone.messaging.channels.zns import TokenSource, ZnsClient, ZnsReply
+from safezone.messaging.channels.zns import TokenSource, ZnsClient
 from safezone.messaging.models import STATUS_RANK, Message
 from safezone.vault import Vault
 
@@ -166,14 +166,26 @@ def stop_channel(session: Session, channel: str, now: dt.datetime, reason: str) 
 
 
 def count_sent(
-    session: Session, channel: str, now: dt.datetime, count: int, reply: ZnsReply | None = None
+    session: Session,
+    channel: str,
+    now: dt.datetime,
+    count: int,
+    *,
+    daily_quota: int | None = None,
+    remaining_quota: int | None = None,
 ) -> None:
-    """Add ``count`` messages handed to ``channel`` today; keep the quota the gateway reported."""
+    """Add ``count`` messages handed to ``channel`` today; keep the quota the gateway reported
+    (the lowest remaining figure seen today: answers of parallel sends arrive in any order)."""
     row = _channel_day(session, channel, local_day(now))
     row.sent += count
-    if reply is not None and reply.daily_quota is not None:
-        row.daily_quota = reply.daily_quota
-        row.remaining_quota = reply.remaining_quota
+    if daily_quota is not None:
+        row.daily_quota = daily_quota
+    if remaining_quota is not None:
+        row.remaining_quota = (
+            remaining_quota
+            if row.remaining_quota is None
+            else min(row.remaining_quota, remaining_quota)
+        )
 
 
 # --- ZNS tokens --------------------------------------------------------------------------------
@@ -264,3 +276,38 @@ def normalise_sender(number: str) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def handle_mo(session: Session, settings: Any, sender: str, text: str) -> str:
+    """Act on one MO: opt out, or mark an app installed. Returns the intent's kind.
+
+    Unknown numbers and other texts change nothing (and the answer says nothing either way).
+    """
+    from safezone.messaging import keywords
+
+    config = settings.gateways
+    intent = keywords.parse(
+        text,
+        opt_out=config.opt_out_keywords,
+        installed=config.install_keywords,
+        apps=config.app_aliases,
+    )
+    if intent.kind == "none":
+        return "none"
+    phone = normalise_sender(sender)
+    if phone is None:
+        return "none"
+    actions = contact_actions()
+    if intent.kind == "opt_out":
+        actions.opt_out(session, phone, "mo")
+    else:
+        assert intent.app is not None
+        actions.mark_installed(session, phone, intent.app, "mo")
+    return intent.kind
+
+
+def contact_actions() -> Any:
+    """The contacts service (messaging's own functions ``opt_out`` and ``mark_installed``)."""
+    from safezone.messaging import contacts
+
+    return contacts

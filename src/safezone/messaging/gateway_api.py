@@ -19,12 +19,13 @@ import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
 from safezone.config import Settings
 from safezone.messaging import gateway
 from safezone.messaging.channels.kannel import check_dlr_mac, dlr_keys
-from safezone.web.deps import MAX_ROW_ID, SessionDep, SettingsDep
+from safezone.web.deps import MAX_ROW_ID, DatabaseDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/messaging/gateway", tags=["messaging-gateway"])
 NOT_FOUND = 404
@@ -56,10 +57,10 @@ def mo_secret(settings: Settings) -> str:
 
 
 @router.get("/kannel/dlr", include_in_schema=False)
-def kannel_dlr(
+async def kannel_dlr(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
+    database: DatabaseDep,
     m: Annotated[int, Query(ge=1, le=MAX_ROW_ID)],
     t: Annotated[str, Query(max_length=64)],
     s: Annotated[int, Query(ge=0, le=255)],
@@ -70,7 +71,9 @@ def kannel_dlr(
         return _refuse()
     if not check_dlr_mac(dlr_keys(settings.keyring), m, t):
         return _refuse()
-    gateway.record_dlr(session, m, s, a)
+    # The whole transaction in one worker thread: on SQLite it holds the write lock, and a
+    # commit waiting for a second thread could starve behind reports waiting for the lock.
+    await run_in_threadpool(database.run, lambda session: gateway.record_dlr(session, m, s, a))
     return PlainTextResponse("ok")
 
 
@@ -78,6 +81,7 @@ def kannel_dlr(
 async def kannel_mo(
     request: Request,
     settings: SettingsDep,
+    database: DatabaseDep,
     key: Annotated[str, Query(max_length=100)] = "",
     sender: Annotated[str, Query(alias="from", max_length=32)] = "",
     text: Annotated[str, Query(max_length=2000)] = "",
@@ -91,20 +95,14 @@ async def kannel_mo(
     if request.method == "POST":
         body = await request.body()
         text = gateway.decode_mo(body[:4000], charset or request.headers.get("content-type", ""))
-    from fastapi.concurrency import run_in_threadpool
-
-    await run_in_threadpool(_handle_mo, request, settings, sender, text)
+    await run_in_threadpool(
+        database.run, lambda session: gateway.handle_mo(session, settings, sender, text)
+    )
     return PlainTextResponse("")
 
 
-def _handle_mo(request: Request, settings: Settings, sender: str, text: str) -> None:
-    database = request.app.state.database
-    with database.session() as session:
-        gateway.handle_mo(session, settings, sender, text)
-
-
 @router.post("/zns/events", include_in_schema=False)
-async def zns_events(request: Request, settings: SettingsDep) -> Response:
+async def zns_events(request: Request, settings: SettingsDep, database: DatabaseDep) -> Response:
     """A Zalo OA webhook event (``user_received_message`` marks a ZNS message delivered)."""
     if not caller_allowed(settings, request):
         return _refuse()
@@ -119,13 +117,5 @@ async def zns_events(request: Request, settings: SettingsDep) -> Response:
         )
     except ValueError:
         return _refuse()
-    from fastapi.concurrency import run_in_threadpool
-
-    await run_in_threadpool(_apply_zns, request, event)
+    await run_in_threadpool(database.run, lambda session: gateway.apply_zns_event(session, event))
     return PlainTextResponse("ok")
-
-
-def _apply_zns(request: Request, event: dict[str, object]) -> None:
-    database = request.app.state.database
-    with database.session() as session:
-        gateway.apply_zns_event(session, dict(event))

@@ -206,7 +206,7 @@ class Sender:
                     select(ContactApp.contact_id, ContactApp.app_code).where(
                         ContactApp.contact_id.in_(contact_ids)
                     )
-                ).tuples()
+                ).all()
             )
             campaign_ids = {row.campaign_id for row in rows}
             campaigns = {
@@ -326,7 +326,7 @@ class Sender:
                 rate.take(1)
             try:
                 result = self.channels[name].send(attempt.outgoing)
-            except Exception as error:  # noqa: BLE001 - a channel bug must not kill the batch
+            except Exception as error:  # a channel bug must not kill the batch
                 log.exception("sender.channel_error", channel=name)
                 result = SendResult("retry", error_code="exception", detail=type(error).__name__)
             quota_stopped = quota_stopped or result.outcome == "quota"
@@ -355,6 +355,7 @@ class Sender:
         now = self.clock()
         with self.db.session() as session:
             per_channel: dict[str, int] = defaultdict(int)
+            quota: dict[str, tuple[int | None, int | None]] = {}
             if any(item.quota_stopped for item in results):
                 stop_channel(session, "zns", now, "quota")
             for item in results:
@@ -362,9 +363,17 @@ class Sender:
                 base = update(Message).where(Message.id == item.message_id, Message.rank == 0)
                 if outcome == "accepted":
                     session.execute(base.values(channel=item.channel, claimed_by=None))
-                    move_status(session, item.message_id, "sent", at=now,
-                                gateway_id=item.result.gateway_id)
+                    move_status(
+                        session, item.message_id, "sent", at=now, gateway_id=item.result.gateway_id
+                    )
                     per_channel[item.channel] += 1
+                    if item.result.remaining_quota is not None:
+                        low = quota.get(item.channel, (None, None))[1]
+                        remaining = item.result.remaining_quota
+                        quota[item.channel] = (
+                            item.result.daily_quota,
+                            remaining if low is None else min(low, remaining),
+                        )
                     report.sent += 1
                 elif outcome == "ambiguous":
                     session.execute(
@@ -381,8 +390,14 @@ class Sender:
                 elif outcome == "retry":
                     self._retry(session, item, now, report)
                 else:  # rejected, or fallback/quota with nothing left to fall back to
-                    move_status(session, item.message_id, "failed", at=now,
-                                error_code=item.result.error_code, error=item.result.detail)
+                    move_status(
+                        session,
+                        item.message_id,
+                        "failed",
+                        at=now,
+                        error_code=item.result.error_code,
+                        error=item.result.detail,
+                    )
                     session.execute(
                         update(Message)
                         .where(Message.id == item.message_id)
@@ -390,7 +405,8 @@ class Sender:
                     )
                     report.failed += 1
             for name, count in per_channel.items():
-                count_sent(session, name, now, count)
+                daily, remaining = quota.get(name, (None, None))
+                count_sent(session, name, now, count, daily_quota=daily, remaining_quota=remaining)
 
     def _retry(self, session: Session, item: Result, now: dt.datetime, report: RoundReport) -> None:
         row = session.get(Message, item.message_id)
@@ -444,3 +460,74 @@ def summary(report: RoundReport) -> dict[str, Any]:
     data = {key: getattr(report, key) for key in ("claimed", "sent", "deferred", "cancelled")}
     data.update(failed=report.failed, retried=report.retried, ambiguous=report.ambiguous)
     return data
+
+
+def build_sender(settings: Any, db: Database, compose: Composer, **overrides: Any) -> Sender:
+    """A sender wired from settings: Kannel (and ZNS when an app id is set), shared token
+    buckets in the installation's counter store, the law's rules and the retry policy."""
+    from safezone.messaging.channels.kannel import KannelChannel, dlr_key
+    from safezone.messaging.channels.zns import ZnsChannel, ZnsClient
+    from safezone.messaging.gateway import DbTokenSource, token_vault
+    from safezone.ratelimit import store_for
+
+    config = settings.gateways
+    kannel = config.kannel
+    sms = KannelChannel(
+        sendsms_url=kannel.sendsms_url,
+        username=kannel.username,
+        password=kannel.password.get_secret_value(),
+        callback_base_url=config.callback_base_url,
+        dlr_key=dlr_key(settings.keyring),
+        sender=kannel.sender,
+        smsc_id=kannel.smsc_id,
+        timeout_seconds=kannel.timeout_seconds,
+        admin_url=kannel.admin_url,
+        admin_password=kannel.admin_password.get_secret_value(),
+    )
+    channels: dict[str, Channel] = {"sms": sms}
+    store = store_for(settings, db.engine)
+    rates = {"sms": SharedRate(store, "sms", kannel.messages_per_second)}
+    zns = config.zns
+    if zns.app_id:
+        client = ZnsClient(
+            api_url=zns.api_url,
+            oauth_url=zns.oauth_url,
+            app_id=zns.app_id,
+            app_secret=zns.app_secret.get_secret_value(),
+            timeout_seconds=zns.timeout_seconds,
+        )
+        tokens = DbTokenSource(
+            db,
+            token_vault(settings.keyring),
+            client,
+            zns.app_id,
+            bootstrap_refresh=zns.refresh_token.get_secret_value(),
+        )
+        channels["zns"] = ZnsChannel(client, tokens)
+        rates["zns"] = SharedRate(store, "zns", zns.messages_per_second)
+    policy = SenderPolicy(
+        batch_size=config.batch_size,
+        lease=dt.timedelta(seconds=config.lease_seconds),
+        max_attempts=config.max_attempts,
+        backoff=dt.timedelta(seconds=config.backoff_seconds),
+        ambiguous_grace=dt.timedelta(seconds=config.ambiguous_grace_seconds),
+    )
+    values: dict[str, Any] = {
+        "db": db,
+        "channels": channels,
+        "compose": compose,
+        "rates": rates,
+        "rules": rules_for(settings),
+        "policy": policy,
+        "sms_gateway_empty": sms.gateway_queue_empty,
+    }
+    values.update(overrides)
+    return Sender(**values)
+
+
+def rules_for(settings: Any) -> law.Rules:
+    """The law's rules from settings (messaging's ``rules_from`` when it exists)."""
+    rules_from = getattr(law, "rules_from", None)
+    if rules_from is not None:
+        return rules_from(settings)  # type: ignore[no-any-return]
+    return law.DEFAULT_RULES

@@ -28,6 +28,9 @@ class SendResult:
     gateway_id: str | None = None
     error_code: str | None = None
     detail: str = ""
+    # The channel's daily quota as the gateway reported it with this answer (ZNS).
+    daily_quota: int | None = None
+    remaining_quota: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

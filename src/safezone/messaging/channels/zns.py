@@ -17,7 +17,6 @@ of our own implementing the documented shapes and codes (tests/messaging/fake_zn
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -181,7 +180,6 @@ class ZnsChannel:
 
     client: ZnsClient
     tokens: TokenSource
-    on_quota: Callable[[ZnsReply], None] | None = None
 
     def send(self, outgoing: Outgoing) -> SendResult:
         """One attempt (with at most one token refresh)."""
@@ -198,12 +196,15 @@ class ZnsChannel:
             return SendResult(outcome, error_code="zns_network", detail=str(error))
         except ValueError as error:  # the refresh itself was refused
             return SendResult("retry", error_code="zns_token", detail=str(error))
-        if self.on_quota is not None and reply.daily_quota is not None:
-            self.on_quota(reply)
         action = action_for(reply.error)
         code = f"zns_{reply.error}"
         if action == "accepted":
-            return SendResult("accepted", gateway_id=reply.msg_id)
+            return SendResult(
+                "accepted",
+                gateway_id=reply.msg_id,
+                daily_quota=reply.daily_quota,
+                remaining_quota=reply.remaining_quota,
+            )
         if action == "refresh":  # still refused after one refresh: try again later
             return SendResult("retry", error_code=code, detail=reply.message)
         if action in {"fallback", "reject"}:

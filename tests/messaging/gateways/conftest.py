@@ -1,0 +1,169 @@
+"""Fixtures for the gateway tests: a live app (for Kannel's callbacks), the Kannel rig, the
+fake ZNS server, and a sender wired to them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from safezone.app import create_app
+from safezone.config import GatewaysConfig, KannelConfig, Settings, ZnsConfig
+from safezone.db.engine import Database
+from safezone.messaging.gateway_api import mo_secret
+from safezone.messaging.sender import Sender, SenderPolicy, build_sender
+from tests.conftest import TEST_SECRET
+from tests.messaging.fake_zns import FakeZns
+from tests.messaging.gateways import support
+from tests.messaging.rig import (
+    ADMIN_PASSWORD,
+    SENDSMS_PASSWORD,
+    SENDSMS_USER,
+    KannelRig,
+    free_port,
+    kannel_available,
+)
+
+needs_kannel = pytest.mark.skipif(
+    not kannel_available(), reason="Debian packages kannel + kannel-extras are not installed"
+)
+
+
+@dataclass
+class Live:
+    """Everything an end-to-end test needs."""
+
+    settings: Settings
+    db: Database
+    rig: KannelRig | None
+    zns: FakeZns
+    app_url: str
+
+    def sender(self, **overrides: Any) -> Sender:
+        """A sender on this installation with the test composer."""
+        overrides.setdefault(
+            "policy",
+            SenderPolicy(
+                batch_size=50,
+                lease=__import__("datetime").timedelta(seconds=5),
+                backoff=__import__("datetime").timedelta(seconds=1),
+                ambiguous_grace=__import__("datetime").timedelta(seconds=2),
+            ),
+        )
+        return build_sender(self.settings, self.db, support.compose, **overrides)
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Poll ``condition`` until true."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.05)
+        raise AssertionError("condition not reached in time")
+
+
+def gateway_settings(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    app_port: int,
+    rig: KannelRig | None,
+    zns: FakeZns,
+    throughput: float = 500.0,
+) -> Settings:
+    """Settings pointing the gateways at the rig and the fake ZNS."""
+    kannel = KannelConfig(
+        sendsms_url=rig.sendsms_url if rig else "http://127.0.0.1:9/cgi-bin/sendsms",
+        username=SENDSMS_USER,
+        password=SENDSMS_PASSWORD,
+        admin_url=rig.admin_url if rig else "",
+        admin_password=ADMIN_PASSWORD,
+        timeout_seconds=5,
+        messages_per_second=throughput,
+    )
+    zns_config = ZnsConfig(
+        api_url=f"{zns.base_url}/message/template",
+        oauth_url=f"{zns.base_url}/v4/oa/access_token",
+        app_id=zns.state.app_id,
+        app_secret=zns.state.app_secret,
+        refresh_token="refresh-0",
+        messages_per_second=throughput,
+    )
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        log_json=True,
+        gateways=GatewaysConfig(
+            callback_base_url=f"http://127.0.0.1:{app_port}",
+            kannel=kannel,
+            zns=zns_config,
+            mo_secret="mo-shared-secret-for-tests",
+        ),
+    )
+
+
+@pytest.fixture
+def fake_zns() -> Iterator[FakeZns]:
+    """The fake ZNS API."""
+    server = FakeZns().start()
+    yield server
+    server.stop()
+
+
+def _serve(settings: Settings, db: Database, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(
+        create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise TimeoutError("app did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+@pytest.fixture
+def live(
+    tmp_path: Path, database_url: str, fake_zns: FakeZns, request: pytest.FixtureRequest
+) -> Iterator[Live]:
+    """App served on a free port + Kannel rig (MOs to our endpoint) + fake ZNS."""
+    if not kannel_available():
+        pytest.skip("Debian packages kannel + kannel-extras are not installed")
+    marker = request.node.get_closest_marker("throughput")
+    throughput = marker.args[0] if marker else None
+    app_port = free_port()
+    draft = gateway_settings(tmp_path, database_url, app_port=app_port, rig=None, zns=fake_zns)
+    mo_url = (
+        f"http://127.0.0.1:{app_port}/api/v1/messaging/gateway/kannel/mo"
+        f"?key={mo_secret(draft)}&from=%p&to=%P&text=%a&charset=%C&coding=%c"
+    )
+    rig = KannelRig(tmp_path / "kannel", mo_url=mo_url, throughput=throughput).start()
+    settings = gateway_settings(tmp_path, database_url, app_port=app_port, rig=rig, zns=fake_zns)
+    db = Database(settings.sqlalchemy_url)
+    server, thread = _serve(settings, db, app_port)
+    try:
+        yield Live(settings, db, rig, fake_zns, f"http://127.0.0.1:{app_port}")
+    finally:
+        rig.stop()
+        server.should_exit = True
+        thread.join(10)
+        db.dispose()
+
+
+@pytest.fixture
+def offline(tmp_path: Path, database_url: str, fake_zns: FakeZns) -> Iterator[Live]:
+    """No Kannel, no served app: the fake ZNS and a database (SMS goes to a closed port)."""
+    settings = gateway_settings(tmp_path, database_url, app_port=9, rig=None, zns=fake_zns)
+    db = Database(settings.sqlalchemy_url)
+    yield Live(settings, db, None, fake_zns, "")
+    db.dispose()
