@@ -297,17 +297,13 @@ def handle_mo(session: Session, settings: Any, sender: str, text: str) -> str:
     phone = normalise_sender(sender)
     if phone is None:
         return "none"
-    actions = contact_actions()
+    from safezone.messaging import contacts
+    from safezone.messaging.base import vault_for
+
+    vault = vault_for(settings)
     if intent.kind == "opt_out":
-        actions.opt_out(session, phone, "mo")
+        contacts.opt_out(session, phone, "mo", vault=vault)
     else:
         assert intent.app is not None
-        actions.mark_installed(session, phone, intent.app, "mo")
+        contacts.mark_installed(session, phone, intent.app, "mo", vault=vault)
     return intent.kind
-
-
-def contact_actions() -> Any:
-    """The contacts service (messaging's own functions ``opt_out`` and ``mark_installed``)."""
-    from safezone.messaging import contacts
-
-    return contacts

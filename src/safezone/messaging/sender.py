@@ -526,8 +526,36 @@ def build_sender(settings: Any, db: Database, compose: Composer, **overrides: An
 
 
 def rules_for(settings: Any) -> law.Rules:
-    """The law's rules from settings (messaging's ``rules_from`` when it exists)."""
-    rules_from = getattr(law, "rules_from", None)
-    if rules_from is not None:
-        return rules_from(settings)  # type: ignore[no-any-return]
-    return law.DEFAULT_RULES
+    """The law's rules configured in ``settings.messaging``."""
+    from safezone.messaging.base import rules_from
+
+    return rules_from(settings.messaging)
+
+
+def default_composer(settings: Any) -> Composer:
+    """The production composer: the number from the vault, the template rendered in the
+    contact's language (messaging's ``render_message`` when it exists), ZNS data alongside."""
+    from safezone.messaging import contacts, templating
+    from safezone.messaging.base import vault_for
+    from safezone.messaging.models import Template
+
+    vault = vault_for(settings)
+
+    def compose(session: Session, message: Message, contact: Contact) -> Outgoing:
+        template = session.get(Template, message.template_id)
+        if template is None:  # pragma: no cover - RESTRICT foreign key
+            raise LookupError(f"template {message.template_id} is gone")
+        render_message = getattr(templating, "render_message", None)
+        if render_message is not None:
+            text = str(render_message(session, message, contact, settings=settings))
+        else:
+            text = templating.render(template, contact.language, {})
+        return Outgoing(
+            message_id=message.id,
+            phone=contacts.phone_of(vault, contact),
+            text=text,
+            zns_template_id=template.zns_template_id,
+            zns_data={"message": text[:100]},
+        )
+
+    return compose

@@ -3,6 +3,7 @@ fake ZNS server, and a sender wired to them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,10 +17,11 @@ import uvicorn
 from safezone.app import create_app
 from safezone.config import GatewaysConfig, KannelConfig, Settings, ZnsConfig
 from safezone.db.engine import Database
+from safezone.messaging.base import vault_for
 from safezone.messaging.gateway_api import mo_secret
 from safezone.messaging.sender import Sender, SenderPolicy, build_sender
 from tests.conftest import TEST_SECRET
-from tests.messaging.fake_zns import FakeZns
+from tests.messaging.fake_zns import FakeZns, ZnsState
 from tests.messaging.gateways import support
 from tests.messaging.rig import (
     ADMIN_PASSWORD,
@@ -30,6 +32,12 @@ from tests.messaging.rig import (
     kannel_available,
 )
 
+TEST_POLICY = SenderPolicy(
+    batch_size=50,
+    lease=dt.timedelta(seconds=5),
+    backoff=dt.timedelta(seconds=1),
+    ambiguous_grace=dt.timedelta(seconds=2),
+)
 needs_kannel = pytest.mark.skipif(
     not kannel_available(), reason="Debian packages kannel + kannel-extras are not installed"
 )
@@ -47,16 +55,12 @@ class Live:
 
     def sender(self, **overrides: Any) -> Sender:
         """A sender on this installation with the test composer."""
-        overrides.setdefault(
-            "policy",
-            SenderPolicy(
-                batch_size=50,
-                lease=__import__("datetime").timedelta(seconds=5),
-                backoff=__import__("datetime").timedelta(seconds=1),
-                ambiguous_grace=__import__("datetime").timedelta(seconds=2),
-            ),
-        )
-        return build_sender(self.settings, self.db, support.compose, **overrides)
+        overrides.setdefault("policy", TEST_POLICY)
+        return build_sender(self.settings, self.db, support.composer(self.settings), **overrides)
+
+    def seed(self, **options: Any) -> support.Seeded:
+        """Contacts and queued messages (see support.seed)."""
+        return support.seed(self.db, vault_for(self.settings), **options)
 
     def wait(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         """Poll ``condition`` until true."""
@@ -69,34 +73,36 @@ class Live:
 
 
 def gateway_settings(
-    tmp_path: Path,
+    data_dir: Path,
     database_url: str,
     *,
     app_port: int,
-    rig: KannelRig | None,
-    zns: FakeZns,
+    sendsms_url: str = "http://127.0.0.1:9/cgi-bin/sendsms",
+    admin_url: str = "",
+    zns_url: str = "http://127.0.0.1:9",
     throughput: float = 500.0,
 ) -> Settings:
-    """Settings pointing the gateways at the rig and the fake ZNS."""
+    """Settings pointing the gateways at the rig and the fake ZNS (also used by the sender
+    subprocess of the kill -9 test, so plain values only)."""
     kannel = KannelConfig(
-        sendsms_url=rig.sendsms_url if rig else "http://127.0.0.1:9/cgi-bin/sendsms",
+        sendsms_url=sendsms_url,
         username=SENDSMS_USER,
         password=SENDSMS_PASSWORD,
-        admin_url=rig.admin_url if rig else "",
+        admin_url=admin_url,
         admin_password=ADMIN_PASSWORD,
         timeout_seconds=5,
         messages_per_second=throughput,
     )
     zns_config = ZnsConfig(
-        api_url=f"{zns.base_url}/message/template",
-        oauth_url=f"{zns.base_url}/v4/oa/access_token",
-        app_id=zns.state.app_id,
-        app_secret=zns.state.app_secret,
+        api_url=f"{zns_url}/message/template",
+        oauth_url=f"{zns_url}/v4/oa/access_token",
+        app_id=ZnsState.app_id,
+        app_secret=ZnsState.app_secret,
         refresh_token="refresh-0",
         messages_per_second=throughput,
     )
     return Settings(
-        data_dir=tmp_path,
+        data_dir=data_dir,
         database_url=database_url,
         secret_key=TEST_SECRET,
         log_json=True,
@@ -142,13 +148,20 @@ def live(
     marker = request.node.get_closest_marker("throughput")
     throughput = marker.args[0] if marker else None
     app_port = free_port()
-    draft = gateway_settings(tmp_path, database_url, app_port=app_port, rig=None, zns=fake_zns)
+    draft = gateway_settings(tmp_path, database_url, app_port=app_port)
     mo_url = (
         f"http://127.0.0.1:{app_port}/api/v1/messaging/gateway/kannel/mo"
         f"?key={mo_secret(draft)}&from=%p&to=%P&text=%a&charset=%C&coding=%c"
     )
     rig = KannelRig(tmp_path / "kannel", mo_url=mo_url, throughput=throughput).start()
-    settings = gateway_settings(tmp_path, database_url, app_port=app_port, rig=rig, zns=fake_zns)
+    settings = gateway_settings(
+        tmp_path,
+        database_url,
+        app_port=app_port,
+        sendsms_url=rig.sendsms_url,
+        admin_url=rig.admin_url,
+        zns_url=fake_zns.base_url,
+    )
     db = Database(settings.sqlalchemy_url)
     server, thread = _serve(settings, db, app_port)
     try:
@@ -163,7 +176,7 @@ def live(
 @pytest.fixture
 def offline(tmp_path: Path, database_url: str, fake_zns: FakeZns) -> Iterator[Live]:
     """No Kannel, no served app: the fake ZNS and a database (SMS goes to a closed port)."""
-    settings = gateway_settings(tmp_path, database_url, app_port=9, rig=None, zns=fake_zns)
+    settings = gateway_settings(tmp_path, database_url, app_port=9, zns_url=fake_zns.base_url)
     db = Database(settings.sqlalchemy_url)
     yield Live(settings, db, None, fake_zns, "")
     db.dispose()

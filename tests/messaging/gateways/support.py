@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from safezone.db.base import utcnow
 from safezone.db.engine import Database
-from safezone.keyring import KeyRing
+from safezone.config import Settings
+from safezone.messaging.base import vault_for
 from safezone.messaging.channels.base import Outgoing
 from safezone.messaging.models import Contact, Message, SendCampaign, Template
+from safezone.messaging.sender import Composer
 from safezone.vault import Vault
 
 COMMUNE = "22015"
-TEST_RING = KeyRing(b"gateway-tests-secret-0123456789abcdef")
-VAULT = Vault.from_ring(TEST_RING, encryption_label="test-contacts", index_label="test-ix")
 
 
 def phone_of(n: int) -> str:
@@ -33,15 +33,20 @@ def text_for(message_id: int) -> str:
     return f"SafeZone #{message_id}: Hãy cài đặt Bluezone để bảo vệ bạn và gia đình."
 
 
-def compose(session: Session, message: Message, contact: Contact) -> Outgoing:
-    """Test composer: number from the test vault, text unique per message."""
-    return Outgoing(
-        message_id=message.id,
-        phone=str(VAULT.get(contact, "contact_phone")),
-        text=text_for(message.id),
-        zns_template_id="tpl-1",
-        zns_data={"message": str(message.id)},
-    )
+def composer(settings: Settings) -> Composer:
+    """Test composer: number from messaging's vault, text unique per message."""
+    vault = vault_for(settings)
+
+    def compose(session: Session, message: Message, contact: Contact) -> Outgoing:
+        return Outgoing(
+            message_id=message.id,
+            phone=str(vault.get(contact, "contact_phone")),
+            text=text_for(message.id),
+            zns_template_id="tpl-1",
+            zns_data={"message": str(message.id)},
+        )
+
+    return compose
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Seeded:
 
 def seed(
     db: Database,
+    vault: Vault,
     *,
     contacts: int,
     policy: str = "sms_only",
@@ -95,7 +101,7 @@ def seed(
         message_ids: list[int] = []
         for index in range(first, first + contacts):
             contact = Contact(unit_code=COMMUNE, source="import", language="vi", status="active")
-            VAULT.seal(contact, contact_phone=phone_of(index))
+            vault.seal(contact, contact_phone=phone_of(index))
             session.add(contact)
             session.flush()
             phones[contact.id] = phone_of(index)

@@ -18,7 +18,7 @@ def drain(live: Live, sender_rounds: int = 100) -> None:
 
 
 def test_200_contacts_each_receive_exactly_once_and_are_delivered(live: Live) -> None:
-    seeded = support.seed(live.db, contacts=200)
+    seeded = live.seed(contacts=200)
     drain(live)
     assert live.rig is not None and live.rig.smsc is not None
     smsc = live.rig.smsc
