@@ -12,7 +12,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,12 +143,32 @@ def apply_zns_event(session: Session, event: dict[str, Any]) -> bool:
 # --- per-channel daily state ----------------------------------------------------------------
 
 
+def insert_ignore(session: Session, model: Any, values: dict[str, Any], keys: list[Any]) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on either database (rows several workers may
+    create at once)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(
+            pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as lite_insert
+
+        statement = lite_insert(model).values(**values)
+        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+
+
 def _channel_day(session: Session, channel: str, day: dt.date) -> ChannelDay:
     row = session.get(ChannelDay, (channel, day), with_for_update=True)
     if row is None:
-        row = ChannelDay(channel=channel, day=day, sent=0)
-        session.add(row)
-        session.flush()
+        insert_ignore(
+            session,
+            ChannelDay,
+            {"channel": channel, "day": day, "sent": 0},
+            [ChannelDay.channel, ChannelDay.day],
+        )
+        row = session.get_one(ChannelDay, (channel, day), with_for_update=True)
     return row
 
 
@@ -211,6 +232,7 @@ class DbTokenSource(TokenSource):
     app_id: str
     bootstrap_refresh: str = ""
     refreshes: int = 0  # in this process (tests count them)
+    _local: threading.Lock = field(default_factory=threading.Lock)
 
     def _open(self, row: ZnsToken) -> tuple[str, str]:
         access = self.vault.decrypt("zns_access", row.access_enc) if row.access_enc else ""
@@ -224,22 +246,39 @@ class DbTokenSource(TokenSource):
                 return self._open(row)[0]
         return self.refresh(stale="")
 
+    def _ensure_row(self) -> None:
+        # The lock is the row's: it must exist before two workers race for it (a missing row
+        # locks nothing on PostgreSQL). The bootstrap refresh token seeds it once.
+        if not self.bootstrap_refresh:
+            return
+        with self.db.session() as session:
+            insert_ignore(
+                session,
+                ZnsToken,
+                {
+                    "app_id": self.app_id,
+                    "refresh_enc": self.vault.encrypt("zns_refresh", self.bootstrap_refresh),
+                    "refreshes": 0,
+                },
+                [ZnsToken.app_id],
+            )
+
     def refresh(self, stale: str) -> str:
-        """A new access token (one refresh at a time, across processes)."""
+        """A new access token (one refresh at a time, across threads and processes)."""
+        with self._local:
+            self._ensure_row()
+            return self._refresh_locked(stale)
+
+    def _refresh_locked(self, stale: str) -> str:
         with self.db.session() as session:
             row = session.get(ZnsToken, self.app_id, with_for_update=True)
-            refresh_token = self.bootstrap_refresh
-            if row is not None:
-                access, refresh_token = self._open(row)
-                if access and access != stale:
-                    return access  # someone refreshed while we waited for the lock
-            if not refresh_token:
+            if row is None:
                 raise ValueError("no ZNS refresh token (set SAFEZONE_GATEWAYS__ZNS__REFRESH_TOKEN)")
+            access, refresh_token = self._open(row)
+            if access and access != stale:
+                return access  # someone refreshed while we waited for the lock
             pair = self.client.refresh(refresh_token)
             now = utcnow()
-            if row is None:
-                row = ZnsToken(app_id=self.app_id, refresh_enc=b"", refreshes=0)
-                session.add(row)
             row.access_enc = self.vault.encrypt("zns_access", pair.access_token)
             row.refresh_enc = self.vault.encrypt("zns_refresh", pair.refresh_token)
             row.expires_at = now + dt.timedelta(seconds=pair.expires_in)

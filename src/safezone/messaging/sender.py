@@ -442,7 +442,12 @@ class Sender:
         """Rounds until ``stop``; sleeps when a round claimed nothing."""
         log.info("sender.start", worker=self.name, channels=sorted(self.channels))
         while not stop.is_set():
-            report = self.run_once()
+            try:
+                report = self.run_once()
+            except Exception:  # a database hiccup must not end the worker; rows stay safe
+                log.exception("sender.round_failed", worker=self.name)
+                stop.wait(idle_seconds)
+                continue
             if report.claimed == 0:
                 stop.wait(idle_seconds)
         self.close()

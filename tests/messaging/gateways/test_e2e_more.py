@@ -205,7 +205,6 @@ def test_kill_9_mid_batch_then_restart_delivers_each_exactly_once(
         in_flight = session.scalars(
             select(Message.id).where(Message.rank == 0, Message.submitted_at.is_not(None))
         ).all()
-    print("KILL", killed_at, len(in_flight))
     restarted = _start_sender(live, tmp_path, {**options, "throughput": 200.0})
     try:
         live.wait(lambda: len(smsc.snapshot()) >= 200, timeout=120)
