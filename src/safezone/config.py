@@ -163,40 +163,6 @@ class ExposureConfig(BaseModel):
     s3_secret_access_key: SecretStr | None = None
 
 
-class MessagingConfig(BaseModel):
-    """Messaging: the legal window and caps (Decree 91/2020), prices, approval, links."""
-
-    # Sending window, local time in ``timezone`` (start included, end excluded).
-    window_start: dt.time = dt.time(7, 0)
-    window_end: dt.time = dt.time(22, 0)
-    timezone: str = "Asia/Ho_Chi_Minh"
-    cap_per_number: int = Field(default=3, ge=1)  # messages per number per rolling window
-    cap_window_hours: int = Field(default=24, ge=1)
-    # Prices in VND: SMS per segment, ZNS per message (the preview multiplies them out).
-    prices: dict[str, int] = Field(default_factory=lambda: {"sms": 350, "zns": 250})
-    # Sends to more recipients than this need a second officer's approval.
-    approval_threshold: int = Field(default=1000, ge=0)
-    # Confirmation links: lifetime, and the public address they start with (empty: relative).
-    link_days: int = Field(default=14, ge=1, le=90)
-    public_base_url: str = ""
-    # The planner writes outbox rows this many days ahead.
-    plan_days_ahead: int = Field(default=7, ge=1, le=60)
-    # Store links shown on the confirmation page, per app code.
-    store_links: dict[str, dict[str, str]] = Field(
-        default_factory=lambda: {
-            "ncovi": {
-                "android": "https://play.google.com/store/apps/details?id=com.vnptit.innovation.ncovi",
-                "ios": "https://apps.apple.com/vn/app/ncovi/id1501934178",
-            },
-            "bluezone": {
-                "android": "https://play.google.com/store/apps/details?id=com.mic.bluezone",
-                "ios": "https://apps.apple.com/vn/app/bluezone/id1508062685",
-            },
-            "safezone": {"android": "", "ios": ""},
-        }
-    )
-
-
 class KannelConfig(BaseModel):
     """SMS through Kannel's smsbox (sendsms over HTTP); see docs/messaging-gateways.md."""
 
@@ -262,6 +228,42 @@ class GatewaysConfig(BaseModel):
         return value
 
 
+class MessagingConfig(BaseModel):
+    """Messaging: the legal window and caps (Decree 91/2020), prices, approval, links."""
+
+    # Sending window, local time in ``timezone`` (start included, end excluded).
+    window_start: dt.time = dt.time(7, 0)
+    window_end: dt.time = dt.time(22, 0)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    cap_per_number: int = Field(default=3, ge=1)  # messages per number per rolling window
+    cap_window_hours: int = Field(default=24, ge=1)
+    # Prices in VND: SMS per segment, ZNS per message (the preview multiplies them out).
+    prices: dict[str, int] = Field(default_factory=lambda: {"sms": 350, "zns": 250})
+    # Sends to more recipients than this need a second officer's approval.
+    approval_threshold: int = Field(default=1000, ge=0)
+    # Confirmation links: lifetime, and the public address they start with (empty: relative).
+    link_days: int = Field(default=14, ge=1, le=90)
+    public_base_url: str = ""
+    # The planner writes outbox rows this many days ahead.
+    plan_days_ahead: int = Field(default=7, ge=1, le=60)
+    # The sender and its gateways (Kannel SMS, Zalo ZNS); see docs/messaging-gateways.md.
+    gateways: GatewaysConfig = GatewaysConfig()
+    # Store links shown on the confirmation page, per app code.
+    store_links: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            "ncovi": {
+                "android": "https://play.google.com/store/apps/details?id=com.vnptit.innovation.ncovi",
+                "ios": "https://apps.apple.com/vn/app/ncovi/id1501934178",
+            },
+            "bluezone": {
+                "android": "https://play.google.com/store/apps/details?id=com.mic.bluezone",
+                "ios": "https://apps.apple.com/vn/app/bluezone/id1508062685",
+            },
+            "safezone": {"android": "", "ios": ""},
+        }
+    )
+
+
 class Settings(BaseSettings):
     """All settings of a safezone installation."""
 
@@ -287,7 +289,6 @@ class Settings(BaseSettings):
     declarations: DeclarationsConfig = DeclarationsConfig()
     exposure: ExposureConfig = ExposureConfig()
     messaging: MessagingConfig = MessagingConfig()
-    gateways: GatewaysConfig = GatewaysConfig()
 
     @field_validator("database_url")
     @classmethod

@@ -324,7 +324,7 @@ def handle_mo(session: Session, settings: Any, sender: str, text: str) -> str:
     """
     from safezone.messaging import keywords
 
-    config = settings.gateways
+    config = settings.messaging.gateways
     intent = keywords.parse(
         text,
         opt_out=config.opt_out_keywords,

@@ -44,13 +44,13 @@ def caller_allowed(settings: Settings, request: Request) -> bool:
         return False
     return any(
         address in ipaddress.ip_network(net, strict=False)
-        for net in settings.gateways.callback_allow_from
+        for net in settings.messaging.gateways.callback_allow_from
     )
 
 
 def mo_secret(settings: Settings) -> str:
     """The MO endpoint's shared secret (configured, else derived from the key ring)."""
-    configured = settings.gateways.mo_secret
+    configured = settings.messaging.gateways.mo_secret
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
     return settings.keyring.key("safezone-messaging-mo").hex()[:40]
@@ -107,7 +107,7 @@ async def zns_events(request: Request, settings: SettingsDep, database: Database
     if not caller_allowed(settings, request):
         return _refuse()
     body = await request.body()
-    zns = settings.gateways.zns
+    zns = settings.messaging.gateways.zns
     try:
         event = gateway.check_zns_signature(
             zns.app_id,

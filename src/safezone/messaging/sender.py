@@ -230,15 +230,15 @@ class Sender:
                     if verdict != "resend":
                         report.ambiguous += 1
                         continue
-                app = campaign.app_code
-                decision = law.decide(
-                    now,
-                    contact_status=contact.status,
-                    installed=app is not None and (contact.id, app) in installed,
-                    sent_times=[when for mid, when in times[contact.id] if mid != row.id],
-                    not_after=row.not_after,
-                    rules=self.rules,
-                )
+                if campaign.status in ("cancelled", "paused"):
+                    paused = campaign.status == "paused"
+                    decision = law.Decision(
+                        "defer" if paused else "cancel",
+                        f"campaign_{campaign.status}",
+                        now + dt.timedelta(hours=1),
+                    )
+                else:
+                    decision = self._decide(row, contact, campaign, installed, times, now)
                 if decision.action == "cancel":
                     self._end(row, "cancelled", decision.reason, now)
                     report.cancelled += 1
@@ -269,6 +269,25 @@ class Sender:
                 times[contact.id].append((row.id, now))
                 attempts.append(Attempt(row.id, self.compose(session, row, contact), order))
         return attempts
+
+    def _decide(
+        self,
+        row: Message,
+        contact: Contact,
+        campaign: SendCampaign,
+        installed: set[tuple[int, str]],
+        times: dict[int, list[tuple[int, dt.datetime]]],
+        now: dt.datetime,
+    ) -> law.Decision:
+        app = campaign.app_code
+        return law.decide(
+            now,
+            contact_status=contact.status,
+            installed=app is not None and (contact.id, app) in installed,
+            sent_times=[when for mid, when in times[contact.id] if mid != row.id],
+            not_after=row.not_after,
+            rules=self.rules,
+        )
 
     def _recheck(
         self,
@@ -475,7 +494,7 @@ def build_sender(settings: Any, db: Database, compose: Composer, **overrides: An
     from safezone.messaging.gateway import DbTokenSource, token_vault
     from safezone.ratelimit import store_for
 
-    config = settings.gateways
+    config = settings.messaging.gateways
     kannel = config.kannel
     sms = KannelChannel(
         sendsms_url=kannel.sendsms_url,
@@ -538,29 +557,23 @@ def rules_for(settings: Any) -> law.Rules:
 
 
 def default_composer(settings: Any) -> Composer:
-    """The production composer: the number from the vault, the template rendered in the
-    contact's language (messaging's ``render_message`` when it exists), ZNS data alongside."""
-    from safezone.messaging import contacts, templating
-    from safezone.messaging.base import vault_for
-    from safezone.messaging.models import Template
+    """The production composer: messaging's ``render_message`` (the number from the vault, the
+    template in the contact's language, its personal link, ZNS parameters)."""
+    from safezone.messaging.base import Policy
+    from safezone.messaging.delivery import render_message
 
-    vault = vault_for(settings)
+    policy = Policy.from_settings(settings)
 
     def compose(session: Session, message: Message, contact: Contact) -> Outgoing:
-        template = session.get(Template, message.template_id)
-        if template is None:  # pragma: no cover - RESTRICT foreign key
-            raise LookupError(f"template {message.template_id} is gone")
-        render_message = getattr(templating, "render_message", None)
-        if render_message is not None:
-            text = str(render_message(session, message, contact, settings=settings))
-        else:
-            text = templating.render(template, contact.language, {})
+        del contact  # render_message reads it itself
+        rendered = render_message(session, policy, message)
+        message.segments = rendered.parts
         return Outgoing(
             message_id=message.id,
-            phone=contacts.phone_of(vault, contact),
-            text=text,
-            zns_template_id=template.zns_template_id,
-            zns_data={"message": text[:100]},
+            phone=rendered.phone,
+            text=rendered.text,
+            zns_template_id=rendered.zns_template_id,
+            zns_data=dict(rendered.template_data),
         )
 
     return compose

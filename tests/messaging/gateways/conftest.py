@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from safezone.app import create_app
-from safezone.config import GatewaysConfig, KannelConfig, Settings, ZnsConfig
+from safezone.config import GatewaysConfig, KannelConfig, MessagingConfig, Settings, ZnsConfig
 from safezone.db.engine import Database
 from safezone.messaging.base import vault_for
 from safezone.messaging.gateway_api import mo_secret
@@ -106,11 +106,13 @@ def gateway_settings(
         database_url=database_url,
         secret_key=TEST_SECRET,
         log_json=True,
-        gateways=GatewaysConfig(
-            callback_base_url=f"http://127.0.0.1:{app_port}",
-            kannel=kannel,
-            zns=zns_config,
-            mo_secret="mo-shared-secret-for-tests",
+        messaging=MessagingConfig(
+            gateways=GatewaysConfig(
+                callback_base_url=f"http://127.0.0.1:{app_port}",
+                kannel=kannel,
+                zns=zns_config,
+                mo_secret="mo-shared-secret-for-tests",
+            )
         ),
     )
 

@@ -47,9 +47,7 @@ def test_tu_choi_by_sms_stops_everything_queued(live: Live) -> None:
     seeded = live.seed(contacts=3, messages_per_contact=2, due=utcnow())
     second = seeded.message_ids[1::2]
     with live.db.session() as session:  # the reminders are due later
-        session.execute(
-            update(Message).where(Message.id.in_(second)).values(next_attempt_at=later)
-        )
+        session.execute(update(Message).where(Message.id.in_(second)).values(next_attempt_at=later))
     drain(live)
     assert live.rig is not None and live.rig.smsc is not None
     smsc = live.rig.smsc

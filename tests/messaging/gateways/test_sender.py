@@ -44,9 +44,7 @@ def local(day: int, hour: int, minute: int, second: int = 0) -> dt.datetime:
 
 
 def sender_for(offline: Live, clock: Clock, channel: Memory, **changes: object):  # type: ignore[no-untyped-def]
-    return offline.sender(
-        channels={"sms": channel}, rates={}, clock=clock, **changes
-    )
+    return offline.sender(channels={"sms": channel}, rates={}, clock=clock, **changes)
 
 
 def row(offline: Live, message_id: int) -> Message:

@@ -90,9 +90,10 @@ def sendsms_params(
         "to": outgoing.phone,
         "text": outgoing.text,
         "charset": "UTF-8",
-        "dlr-mask": str(DLR_MASK),
-        "dlr-url": dlr_callback,
     }
+    if dlr_callback:
+        params["dlr-mask"] = str(DLR_MASK)
+        params["dlr-url"] = dlr_callback
     if not is_gsm7(outgoing.text):
         params["coding"] = "2"  # UCS-2, converted by Kannel from the UTF-8 we send
     if sender:
@@ -141,7 +142,12 @@ class KannelChannel:
             outgoing,
             username=self.username,
             password=self.password,
-            dlr_callback=dlr_url(self.callback_base_url, self.dlr_key, outgoing.message_id),
+            # Message 0 is a test send outside the outbox: no report to track.
+            dlr_callback=(
+                dlr_url(self.callback_base_url, self.dlr_key, outgoing.message_id)
+                if outgoing.message_id
+                else ""
+            ),
             sender=self.sender,
             smsc_id=self.smsc_id,
         )
