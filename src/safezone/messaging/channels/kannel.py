@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from safezone.messaging.channels.base import Outgoing, SendResult
+from safezone.messaging.sms import encoding_of
 
 DLR_MASK = 1 | 2 | 4 | 8 | 16
 #: Kannel DLR type -> our message status (None: no change).
@@ -37,15 +38,8 @@ _MAC_PURPOSE = "safezone-messaging-dlr"
 
 
 def is_gsm7(text: str) -> bool:
-    """True when ``text`` fits the GSM 03.38 default alphabet (with its extension table)."""
-    return all(char in _GSM7 for char in text)
-
-
-_GSM7 = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-    "^{}\\[~]|€\f"
-)
+    """True when ``text`` goes as GSM-7 (messaging's one rule: any diacritic forces UCS-2)."""
+    return encoding_of(text) == "GSM-7"
 
 
 def dlr_mac(key: bytes, message_id: int) -> str:
