@@ -334,7 +334,7 @@ class Sender:
 
     # --- send ----------------------------------------------------------------------------
 
-    def _send_one(self, attempt: Attempt) -> Result:
+    def _send_one(self, attempt: Attempt, ahead: int = 1) -> Result:
         quota_stopped = False
         result = SendResult("retry", error_code="no_channel")
         used = attempt.channels[0]
@@ -342,7 +342,7 @@ class Sender:
             used = name
             rate = self.rates.get(name)
             if rate is not None:
-                rate.take(1)
+                rate.take_one(ahead)
             try:
                 result = self.channels[name].send(attempt.outgoing)
             except Exception as error:  # a channel bug must not kill the batch
@@ -359,11 +359,12 @@ class Sender:
         """Send a claimed batch (in parallel up to ``policy.concurrency``)."""
         if not attempts:
             return []
-        if self.policy.concurrency <= 1 or len(attempts) == 1:
-            return [self._send_one(attempt) for attempt in attempts]
+        total = len(attempts)
+        if self.policy.concurrency <= 1 or total == 1:
+            return [self._send_one(a, total - i) for i, a in enumerate(attempts)]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.policy.concurrency, "sender")
-        return list(self._pool.map(self._send_one, attempts))
+        return list(self._pool.map(self._send_one, attempts, range(total, 0, -1)))
 
     # --- record --------------------------------------------------------------------------
 
@@ -377,9 +378,20 @@ class Sender:
             quota: dict[str, tuple[int | None, int | None]] = {}
             if any(item.quota_stopped for item in results):
                 stop_channel(session, "zns", now, "quota")
+            # Accepted SMS (no gateway id) in bulk: two statements per channel, not per row.
+            plain: dict[str, list[int]] = defaultdict(list)
+            for item in results:
+                if item.result.outcome == "accepted" and item.result.gateway_id is None:
+                    plain[item.channel].append(item.message_id)
+            for name, ids in plain.items():
+                self._accept_many(session, name, ids, now)
+                per_channel[name] += len(ids)
+                report.sent += len(ids)
             for item in results:
                 outcome = item.result.outcome
                 base = update(Message).where(Message.id == item.message_id, Message.rank == 0)
+                if outcome == "accepted" and item.result.gateway_id is None:
+                    continue
                 if outcome == "accepted":
                     session.execute(base.values(channel=item.channel, claimed_by=None))
                     move_status(
@@ -426,6 +438,28 @@ class Sender:
             for name, count in per_channel.items():
                 daily, remaining = quota.get(name, (None, None))
                 count_sent(session, name, now, count, daily_quota=daily, remaining_quota=remaining)
+
+    @staticmethod
+    def _accept_many(session: Session, channel: str, ids: list[int], now: dt.datetime) -> None:
+        # Same effect as move_status(..., "sent") for each: forward only, sent_at kept if a DLR
+        # filled it first; the lease ends either way.
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), Message.rank < 1)
+            .values(
+                status="sent",
+                rank=1,
+                sent_at=func.coalesce(Message.sent_at, now),
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(ids))
+            .values(channel=channel, claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
     def _retry(self, session: Session, item: Result, now: dt.datetime, report: RoundReport) -> None:
         row = session.get(Message, item.message_id)

@@ -10,6 +10,7 @@ slot holds are not granted (the counter still rises, which only makes the slot s
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ class SharedRate:
     sleep: Callable[[float], None] = time.sleep
     slot_ms: int = field(init=False)
     per_slot: int = field(init=False)
+    # Tokens this process was granted for one slot and has not used yet: (slot, count). One
+    # store round trip then serves several sends (a batch asks for what it still needs).
+    _reserve: tuple[int, int] = field(init=False, default=(-1, 0))
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.per_second <= 0:
@@ -53,4 +58,23 @@ class SharedRate:
                 return granted
             if deadline is not None and self.clock() + wait > deadline:
                 return 0
+            self.sleep(wait)
+
+    def take_one(self, ahead: int = 1) -> None:
+        """Block until one token is ours. ``ahead``: how many sends this process still has
+        queued; up to that many (at most a slot's worth) are asked for at once, and what is
+        left over serves the next calls within the same slot only (never the next slot's
+        budget)."""
+        while True:
+            with self._lock:
+                now = self.clock()
+                slot = int(now * 1000) // self.slot_ms
+                reserved_slot, count = self._reserve
+                if reserved_slot == slot and count > 0:
+                    self._reserve = (slot, count - 1)
+                    return
+                granted, wait = self.try_take(max(1, min(ahead, self.per_slot)))
+                if granted:
+                    self._reserve = (slot, granted - 1)
+                    return
             self.sleep(wait)

@@ -33,7 +33,7 @@ def main() -> None:
         lease=dt.timedelta(seconds=options["lease_seconds"]),
         backoff=dt.timedelta(seconds=1),
         ambiguous_grace=dt.timedelta(seconds=options["grace_seconds"]),
-        concurrency=4,
+        concurrency=options.get("concurrency", 4),
     )
     sender = build_sender(settings, db, support.composer(settings), policy=policy)
     print("ready", flush=True)

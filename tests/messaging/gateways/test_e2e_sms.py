@@ -33,3 +33,31 @@ def test_200_contacts_each_receive_exactly_once_and_are_delivered(live: Live) ->
     assert set(counts.values()) == {1}
     # Vietnamese went as UCS-2 and decodes back exactly.
     assert {item.kind for item in smsc.snapshot()} == {"ucs-2"}
+
+
+def test_production_composer_renders_messagings_template(live: Live) -> None:
+    from safezone.messaging.sender import build_sender, default_composer
+
+    seeded = live.seed(contacts=2)
+    sender = build_sender(live.settings, live.db, default_composer(live.settings))
+    try:
+        assert sender.run_once().sent == 2
+    finally:
+        sender.close()
+    assert live.rig is not None and live.rig.smsc is not None
+    smsc = live.rig.smsc
+    live.wait(lambda: len(smsc.snapshot()) == 2)
+    assert {item.to for item in smsc.snapshot()} == set(seeded.phones.values())
+    assert {item.text for item in smsc.snapshot()} == {"Hãy cài đặt Bluezone"}
+    live.wait(lambda: set(support.statuses(live.db, seeded.message_ids).values()) == {"delivered"})
+
+
+def test_send_test_goes_through_kannel(live: Live) -> None:
+    from safezone.messaging.channels import send_test
+
+    line = send_test(live.settings, to="+84905000999", text="Thử nghiệm")
+    assert line.startswith("sms: accepted")
+    assert live.rig is not None and live.rig.smsc is not None
+    smsc = live.rig.smsc
+    live.wait(lambda: len(smsc.snapshot()) == 1)
+    assert (smsc.snapshot()[0].to, smsc.snapshot()[0].text) == ("+84905000999", "Thử nghiệm")
