@@ -30,7 +30,7 @@ from safezone.messaging.models import STATUS_RANK, Message
 from safezone.vault import Vault
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-_TOKEN_LABEL = "safezone-messaging-zns-token"
+_TOKEN_LABEL = "safezone-messaging-zns-token"  # noqa: S105 - a key purpose, not a secret
 
 
 def local_day(instant: dt.datetime) -> dt.date:
@@ -291,10 +291,16 @@ class DbTokenSource(TokenSource):
 # --- MO ----------------------------------------------------------------------------------------
 
 
+def is_wide(charset: str) -> bool:
+    """Whether Kannel's ``%C`` names UCS-2 / UTF-16 (an MO without ``mo-recode``)."""
+    name = charset.lower()
+    return "utf-16" in name or "ucs-2" in name or "ucs2" in name
+
+
 def decode_mo(body: bytes, charset: str) -> str:
     """An MO body in the charset Kannel names (UTF-16BE without ``mo-recode``, else UTF-8)."""
     name = charset.lower()
-    if "utf-16" in name or "ucs-2" in name or "ucs2" in name:
+    if is_wide(name):
         return body.decode("utf-16-be", "replace")
     if "8-bit" in name or "iso-8859" in name or "latin" in name:
         return body.decode("latin-1")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -95,6 +96,10 @@ async def kannel_mo(
     if request.method == "POST":
         body = await request.body()
         text = gateway.decode_mo(body[:4000], charset or request.headers.get("content-type", ""))
+    elif gateway.is_wide(charset):
+        # Without mo-recode Kannel URL-encodes the raw UCS-2 bytes: decode them as such.
+        raw = dict(urllib.parse.parse_qsl(request.url.query, encoding="latin-1"))
+        text = gateway.decode_mo(raw.get("text", "").encode("latin-1")[:4000], charset)
     await run_in_threadpool(
         database.run, lambda session: gateway.handle_mo(session, settings, sender, text)
     )

@@ -114,6 +114,32 @@ class RoundReport:
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+@dataclass
+class _Batch:
+    """What the decisions of one claimed batch read (loaded in bulk) and the gateway answer
+    cached for the round."""
+
+    contacts: dict[int, Contact]
+    installed: set[tuple[int, str]]
+    campaigns: dict[int, SendCampaign]
+    times: dict[int, list[tuple[int, dt.datetime]]]
+    zns_stopped: bool
+    gateway_empty: bool | None = None
+    asked: bool = False
+
+
+def _keep_quota(quota: dict[str, tuple[int | None, int | None]], item: Result) -> None:
+    """Remember the lowest remaining quota a channel reported in this batch."""
+    if item.result.remaining_quota is None:
+        return
+    low = quota.get(item.channel, (None, None))[1]
+    remaining = item.result.remaining_quota
+    quota[item.channel] = (
+        item.result.daily_quota,
+        remaining if low is None else min(low, remaining),
+    )
+
+
 def policy_channels(policy: str, zns_stopped: bool) -> tuple[str, ...]:
     """The channels to try, in order, for a campaign's channel policy."""
     if policy == "zns_then_sms":
@@ -181,8 +207,6 @@ class Sender:
 
     def claim(self, report: RoundReport) -> list[Attempt]:
         """Claim a batch, decide each row, and return the ones to send now."""
-        from safezone.messaging.gateway import channel_stopped
-
         now = self.clock()
         attempts: list[Attempt] = []
         with self.db.session() as session:
@@ -190,101 +214,122 @@ class Sender:
             report.claimed = len(rows)
             if not rows:
                 return []
-            contact_ids = {row.contact_id for row in rows}
-            # Lock the numbers too (id order: no deadlock between workers).
-            session.execute(
-                select(Contact.id)
-                .where(Contact.id.in_(contact_ids))
-                .order_by(Contact.id)
-                .with_for_update()
-            ).all()
-            contacts = {
-                c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
-            }
-            installed: set[tuple[int, str]] = set(
-                session.execute(
-                    select(ContactApp.contact_id, ContactApp.app_code).where(
-                        ContactApp.contact_id.in_(contact_ids)
-                    )
-                ).all()
-            )
-            campaign_ids = {row.campaign_id for row in rows}
-            campaigns = {
-                c.id: c
-                for c in session.scalars(
-                    select(SendCampaign).where(SendCampaign.id.in_(campaign_ids))
-                )
-            }
-            times = self._sent_times(session, contact_ids, now)
-            zns_stopped = channel_stopped(session, "zns", now)
-            gateway_empty: bool | None = None
-            asked = False  # the gateway is asked at most once a round
+            batch = self._load(session, rows, now)
             for row in rows:
-                contact = contacts[row.contact_id]
-                campaign = campaigns[row.campaign_id]
-                if row.submitted_at is not None:
-                    verdict = self._recheck(session, row, now, gateway_empty, asked=asked)
-                    if verdict == "ask":
-                        gateway_empty, asked = self.sms_gateway_empty(), True
-                        verdict = self._recheck(session, row, now, gateway_empty, asked=True)
-                    if verdict != "resend":
-                        report.ambiguous += 1
-                        continue
-                if campaign.status in ("cancelled", "paused"):
-                    paused = campaign.status == "paused"
-                    decision = law.Decision(
-                        "defer" if paused else "cancel",
-                        f"campaign_{campaign.status}",
-                        now + dt.timedelta(hours=1),
-                    )
-                else:
-                    decision = self._decide(row, contact, campaign, installed, times, now)
-                if decision.action == "cancel":
-                    self._end(row, "cancelled", decision.reason, now)
-                    report.cancelled += 1
-                    report.reasons[decision.reason] += 1
-                    continue
-                if decision.action == "defer":
-                    assert decision.at is not None
-                    row.next_attempt_at = decision.at
-                    row.reason = decision.reason
-                    row.claimed_by = row.claimed_until = None
-                    row.updated_at = now
-                    report.deferred += 1
-                    report.reasons[decision.reason] += 1
-                    continue
-                order = policy_channels(campaign.channel_policy, zns_stopped)
-                order = tuple(name for name in order if name in self.channels)
-                if not order:
-                    self._end(row, "failed", "no_channel", now)
-                    report.failed += 1
-                    continue
-                row.submitted_at = now
-                row.attempts += 1
-                row.channel = order[0]
-                row.claimed_by = self.name
-                row.claimed_until = now + self.policy.lease
-                row.reason = None
-                row.updated_at = now
-                times[contact.id].append((row.id, now))
-                attempts.append(Attempt(row.id, self.compose(session, row, contact), order))
+                attempt = self._claim_one(session, row, batch, now, report)
+                if attempt is not None:
+                    attempts.append(attempt)
         return attempts
+
+    def _load(self, session: Session, rows: Sequence[Message], now: dt.datetime) -> _Batch:
+        """Everything the decisions of a claimed batch need, in a few bulk queries."""
+        from safezone.messaging.gateway import channel_stopped
+
+        contact_ids = {row.contact_id for row in rows}
+        # Lock the numbers too (id order: no deadlock between workers).
+        session.execute(
+            select(Contact.id)
+            .where(Contact.id.in_(contact_ids))
+            .order_by(Contact.id)
+            .with_for_update()
+        ).all()
+        contacts = {
+            c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+        }
+        installed: set[tuple[int, str]] = {
+            (contact_id, app)
+            for contact_id, app in session.execute(
+                select(ContactApp.contact_id, ContactApp.app_code).where(
+                    ContactApp.contact_id.in_(contact_ids)
+                )
+            )
+        }
+        campaign_ids = {row.campaign_id for row in rows}
+        campaigns = {
+            c.id: c
+            for c in session.scalars(select(SendCampaign).where(SendCampaign.id.in_(campaign_ids)))
+        }
+        return _Batch(
+            contacts=contacts,
+            installed=installed,
+            campaigns=campaigns,
+            times=self._sent_times(session, contact_ids, now),
+            zns_stopped=channel_stopped(session, "zns", now),
+        )
+
+    def _claim_one(
+        self,
+        session: Session,
+        row: Message,
+        batch: _Batch,
+        now: dt.datetime,
+        report: RoundReport,
+    ) -> Attempt | None:
+        contact = batch.contacts[row.contact_id]
+        campaign = batch.campaigns[row.campaign_id]
+        if row.submitted_at is not None and not self._may_resend(session, row, batch, now):
+            report.ambiguous += 1
+            return None
+        decision = self._decide(row, contact, campaign, batch, now)
+        if decision.action == "cancel":
+            self._end(row, "cancelled", decision.reason, now)
+            report.cancelled += 1
+            report.reasons[decision.reason] += 1
+            return None
+        if decision.action == "defer":
+            assert decision.at is not None
+            row.next_attempt_at = decision.at
+            row.reason = decision.reason
+            row.claimed_by = row.claimed_until = None
+            row.updated_at = now
+            report.deferred += 1
+            report.reasons[decision.reason] += 1
+            return None
+        order = policy_channels(campaign.channel_policy, batch.zns_stopped)
+        order = tuple(name for name in order if name in self.channels)
+        if not order:
+            self._end(row, "failed", "no_channel", now)
+            report.failed += 1
+            return None
+        row.submitted_at = now
+        row.attempts += 1
+        row.channel = order[0]
+        row.claimed_by = self.name
+        row.claimed_until = now + self.policy.lease
+        row.reason = None
+        row.updated_at = now
+        batch.times[contact.id].append((row.id, now))
+        return Attempt(row.id, self.compose(session, row, contact), order)
+
+    def _may_resend(self, session: Session, row: Message, batch: _Batch, now: dt.datetime) -> bool:
+        """An earlier attempt's fate is unknown: True only when the gateway says it has
+        nothing (asked at most once a round)."""
+        verdict = self._recheck(session, row, now, batch.gateway_empty, asked=batch.asked)
+        if verdict == "ask":
+            batch.gateway_empty, batch.asked = self.sms_gateway_empty(), True
+            verdict = self._recheck(session, row, now, batch.gateway_empty, asked=True)
+        return verdict == "resend"
 
     def _decide(
         self,
         row: Message,
         contact: Contact,
         campaign: SendCampaign,
-        installed: set[tuple[int, str]],
-        times: dict[int, list[tuple[int, dt.datetime]]],
+        batch: _Batch,
         now: dt.datetime,
     ) -> law.Decision:
+        if campaign.status in ("cancelled", "paused"):
+            return law.Decision(
+                "defer" if campaign.status == "paused" else "cancel",
+                f"campaign_{campaign.status}",
+                now + dt.timedelta(hours=1),
+            )
         app = campaign.app_code
         return law.decide(
             now,
             contact_status=contact.status,
-            installed=app is not None and (contact.id, app) in installed,
-            sent_times=[when for mid, when in times[contact.id] if mid != row.id],
+            installed=app is not None and (contact.id, app) in batch.installed,
+            sent_times=[when for mid, when in batch.times[contact.id] if mid != row.id],
             not_after=row.not_after,
             rules=self.rules,
         )
@@ -398,13 +443,7 @@ class Sender:
                         session, item.message_id, "sent", at=now, gateway_id=item.result.gateway_id
                     )
                     per_channel[item.channel] += 1
-                    if item.result.remaining_quota is not None:
-                        low = quota.get(item.channel, (None, None))[1]
-                        remaining = item.result.remaining_quota
-                        quota[item.channel] = (
-                            item.result.daily_quota,
-                            remaining if low is None else min(low, remaining),
-                        )
+                    _keep_quota(quota, item)
                     report.sent += 1
                 elif outcome == "ambiguous":
                     session.execute(
@@ -421,23 +460,27 @@ class Sender:
                 elif outcome == "retry":
                     self._retry(session, item, now, report)
                 else:  # rejected, or fallback/quota with nothing left to fall back to
-                    move_status(
-                        session,
-                        item.message_id,
-                        "failed",
-                        at=now,
-                        error_code=item.result.error_code,
-                        error=item.result.detail,
-                    )
-                    session.execute(
-                        update(Message)
-                        .where(Message.id == item.message_id)
-                        .values(channel=item.channel, claimed_by=None, reason=outcome)
-                    )
+                    self._fail(session, item, now)
                     report.failed += 1
             for name, count in per_channel.items():
                 daily, remaining = quota.get(name, (None, None))
                 count_sent(session, name, now, count, daily_quota=daily, remaining_quota=remaining)
+
+    @staticmethod
+    def _fail(session: Session, item: Result, now: dt.datetime) -> None:
+        move_status(
+            session,
+            item.message_id,
+            "failed",
+            at=now,
+            error_code=item.result.error_code,
+            error=item.result.detail,
+        )
+        session.execute(
+            update(Message)
+            .where(Message.id == item.message_id)
+            .values(channel=item.channel, claimed_by=None, reason=item.result.outcome)
+        )
 
     @staticmethod
     def _accept_many(session: Session, channel: str, ids: list[int], now: dt.datetime) -> None:
@@ -611,3 +654,13 @@ def default_composer(settings: Any) -> Composer:
         )
 
     return compose
+
+
+def run_sender(settings: Any, stop: threading.Event, *, idle_seconds: float = 1.0) -> None:
+    """One production sender process until ``stop`` (what ``safezone messaging sender`` runs;
+    start several for more throughput: they share the token buckets)."""
+    db = Database(settings.sqlalchemy_url)
+    try:
+        build_sender(settings, db, default_composer(settings)).run(stop, idle_seconds=idle_seconds)
+    finally:
+        db.dispose()

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from safezone.config import Settings
 from safezone.db.base import utcnow
 from safezone.db.engine import Database
-from safezone.config import Settings
 from safezone.messaging.base import vault_for
 from safezone.messaging.channels.base import Outgoing
 from safezone.messaging.models import Contact, Message, SendCampaign, Template

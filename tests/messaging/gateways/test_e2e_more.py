@@ -49,7 +49,8 @@ def test_tu_choi_by_sms_stops_everything_queued(live: Live) -> None:
     with live.db.session() as session:  # the reminders are due later
         session.execute(update(Message).where(Message.id.in_(second)).values(next_attempt_at=later))
     drain(live)
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     live.wait(lambda: len(smsc.snapshot()) == 3)
     refuser, installer, keeper = seeded.contact_ids
@@ -81,7 +82,8 @@ def test_zns_minus_118_falls_back_to_sms(live: Live) -> None:
     no_zalo = seeded.contact_ids[0]
     live.zns.state.no_zalo.add(seeded.phones[no_zalo].lstrip("+"))
     drain(live)
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     live.wait(lambda: len(smsc.snapshot()) == 1)
     assert [item.to for item in smsc.snapshot()] == [seeded.phones[no_zalo]]
@@ -128,7 +130,8 @@ def test_zns_minus_124_refreshes_the_token_once(live: Live) -> None:
     assert len(live.zns.state.tracking_counts()) == 20
     with live.db.read_session() as session:
         row = session.get(ZnsToken, live.zns.state.app_id)
-        assert row is not None and row.refreshes == 1
+        assert row is not None
+        assert row.refreshes == 1
         assert b"refresh-0" not in row.refresh_enc  # sealed, and rotated
 
 
@@ -136,14 +139,17 @@ def test_zns_quota_stops_zns_for_the_day_and_falls_back(live: Live) -> None:
     live.zns.state.remaining = 3
     seeded = live.seed(contacts=8, policy="zns_then_sms")
     live.sender(policy=support_policy(concurrency=1)).run_once()
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     live.wait(lambda: len(smsc.snapshot()) == 5)
     assert len(live.zns.state.sent) == 3
     with live.db.read_session() as session:
         day = session.scalars(select(ChannelDay).where(ChannelDay.channel == "zns")).one()
-        assert day.stopped_at is not None and day.stop_reason == "quota"
-        assert day.remaining_quota == 0 and day.daily_quota == 500
+        assert day.stopped_at is not None
+        assert day.stop_reason == "quota"
+        assert day.remaining_quota == 0
+        assert day.daily_quota == 500
     assert set(support.statuses(live.db, seeded.message_ids).values()) <= {"sent", "delivered"}
     calls = live.zns.state.calls
     more = live.seed(contacts=2, policy="zns_then_sms", first=100)
@@ -180,7 +186,8 @@ def test_kill_9_mid_batch_then_restart_delivers_each_exactly_once(
     live: Live, tmp_path: Path
 ) -> None:
     seeded = live.seed(contacts=200)
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     options = {
         "data_dir": str(tmp_path),

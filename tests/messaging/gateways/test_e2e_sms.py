@@ -20,7 +20,8 @@ def drain(live: Live, sender_rounds: int = 100) -> None:
 def test_200_contacts_each_receive_exactly_once_and_are_delivered(live: Live) -> None:
     seeded = live.seed(contacts=200)
     drain(live)
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     expected = {
         (seeded.phones[cid], support.text_for(mid))
@@ -44,7 +45,8 @@ def test_production_composer_renders_messagings_template(live: Live) -> None:
         assert sender.run_once().sent == 2
     finally:
         sender.close()
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     live.wait(lambda: len(smsc.snapshot()) == 2)
     assert {item.to for item in smsc.snapshot()} == set(seeded.phones.values())
@@ -57,7 +59,8 @@ def test_send_test_goes_through_kannel(live: Live) -> None:
 
     line = send_test(live.settings, to="+84905000999", text="Thử nghiệm")
     assert line.startswith("sms: accepted")
-    assert live.rig is not None and live.rig.smsc is not None
+    assert live.rig is not None
+    assert live.rig.smsc is not None
     smsc = live.rig.smsc
     live.wait(lambda: len(smsc.snapshot()) == 1)
     assert (smsc.snapshot()[0].to, smsc.snapshot()[0].text) == ("+84905000999", "Thử nghiệm")

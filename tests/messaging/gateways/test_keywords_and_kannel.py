@@ -97,18 +97,22 @@ def test_sendsms_params_vietnamese_go_ucs2_with_charset() -> None:
         password="p",
         dlr_callback="http://x/dlr?m=7&t=abc&s=%d",
     )
-    assert params["coding"] == "2" and params["charset"] == "UTF-8"
+    assert params["coding"] == "2"
+    assert params["charset"] == "UTF-8"
     assert params["dlr-mask"] == "31"
     ascii_params = kannel.sendsms_params(
         Outgoing(7, "+84905123456", "Hello"), username="u", password="p", dlr_callback=""
     )
-    assert "coding" not in ascii_params and "dlr-url" not in ascii_params
+    assert "coding" not in ascii_params
+    assert "dlr-url" not in ascii_params
 
 
 def test_dlr_url_carries_id_and_mac_and_kannel_escapes() -> None:
     url = kannel.dlr_url("http://127.0.0.1:8000/", b"k" * 32, 42)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-    assert query["m"] == "42" and query["s"] == "%d" and query["a"] == "%A"
+    assert query["m"] == "42"
+    assert query["s"] == "%d"
+    assert query["a"] == "%A"
     assert kannel.check_dlr_mac((b"k" * 32,), 42, query["t"])
     assert not kannel.check_dlr_mac((b"k" * 32,), 43, query["t"])
     assert not kannel.check_dlr_mac((b"x" * 32,), 42, query["t"])
@@ -153,9 +157,11 @@ def test_network_errors_are_retry_or_ambiguous() -> None:
     ("xml", "empty"),
     [
         (
-            "<gateway><sms><received><queued>0</queued></received>"
-            "<sent><queued>0</queued></sent></sms><smscs><smsc><queued>0</queued></smsc>"
-            "</smscs></gateway>",
+            (
+                "<gateway><sms><received><queued>0</queued></received>"
+                "<sent><queued>0</queued></sent></sms><smscs><smsc><queued>0</queued></smsc>"
+                "</smscs></gateway>"
+            ),
             True,
         ),
         ("<gateway><sms><sent><queued>3</queued></sent></sms></gateway>", False),

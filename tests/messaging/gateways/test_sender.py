@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from safezone.messaging.channels.base import Outgoing, SendResult
 from safezone.messaging.models import Contact, Message
 from safezone.messaging.sender import policy_channels
-from tests.messaging.gateways import support
 from tests.messaging.gateways.conftest import Live
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -61,9 +60,11 @@ def test_due_at_2159_but_claimed_after_2200_waits_until_0700(offline: Live) -> N
     channel = Memory()
     sender = sender_for(offline, clock, channel)
     report = sender.run_once()
-    assert report.deferred == 1 and channel.sent == []
+    assert report.deferred == 1
+    assert channel.sent == []
     message = row(offline, seeded.message_ids[0])
-    assert message.status == "queued" and message.reason == "quiet_hours"
+    assert message.status == "queued"
+    assert message.reason == "quiet_hours"
     assert message.next_attempt_at == local(2, 7, 0)
     clock.now = local(2, 6, 59, 59)
     assert sender.run_once().claimed == 0  # not due yet
@@ -89,7 +90,8 @@ def test_fourth_message_to_a_number_within_24h_is_deferred(offline: Live) -> Non
     report = sender.run_once()
     assert (report.sent, report.deferred) == (3, 1)
     fourth = row(offline, seeded.message_ids[3])
-    assert fourth.reason == "cap" and fourth.status == "queued"
+    assert fourth.reason == "cap"
+    assert fourth.status == "queued"
     assert fourth.next_attempt_at == local(2, 9, 0)  # when the first one leaves the window
     clock.now = local(2, 9, 0)
     assert sender.run_once().sent == 1
@@ -143,7 +145,8 @@ def test_retry_backs_off_then_gives_up_when_too_old(offline: Live) -> None:
     sender = sender_for(offline, clock, channel)
     sender.run_once()
     message = row(offline, seeded.message_ids[0])
-    assert message.status == "queued" and message.submitted_at is None
+    assert message.status == "queued"
+    assert message.submitted_at is None
     assert message.next_attempt_at == clock.now + dt.timedelta(seconds=1)
     clock.now += dt.timedelta(seconds=1)
     sender.run_once()
@@ -188,7 +191,8 @@ def test_ambiguous_is_never_resent_while_the_gateway_may_hold_it(offline: Live) 
         assert row(offline, message_id).status == "queued"
     clock.now += dt.timedelta(seconds=3)
     assert sender.run_once().sent == 1  # the gateway is empty: it never took it
-    assert len(channel.sent) == 1 and len(asked) == 3
+    assert len(channel.sent) == 1
+    assert len(asked) == 3
 
 
 def test_ambiguous_with_a_report_is_sent_without_resending(offline: Live) -> None:

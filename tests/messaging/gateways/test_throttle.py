@@ -41,7 +41,8 @@ def test_two_workers_share_one_rate(counter_store: CounterStore) -> None:
     workers = [
         SharedRate(counter_store, "sms-test", 50, clock=clock, sleep=clock.sleep) for _ in range(2)
     ]
-    assert workers[0].per_slot == 5 and workers[0].slot_ms == 100
+    assert workers[0].per_slot == 5
+    assert workers[0].slot_ms == 100
     granted = [w.try_take(1)[0] for _ in range(6) for w in workers]
     assert sum(granted) == 5  # one slot's worth across both
     clock.now += 0.1

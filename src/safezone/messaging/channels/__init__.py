@@ -55,8 +55,8 @@ def _describe(channel: str, result: SendResult) -> str:
     return f"{channel}: {result.outcome}{code}{detail}"
 
 
-def _no_compose(*_: Any) -> Outgoing:  # pragma: no cover - send_test composes itself
-    raise NotImplementedError
+def _no_compose(session: Any, message: Any, contact: Any) -> Outgoing:  # pragma: no cover
+    raise NotImplementedError("send_test composes its one message itself")
 
 
 __all__ = ["Outgoing", "SendResult", "send_test"]

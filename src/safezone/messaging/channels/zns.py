@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
-from safezone.messaging.channels.base import Outgoing, SendResult
+from safezone.messaging.channels.base import Outcome, Outgoing, SendResult
 
 Action = Literal["accepted", "refresh", "fallback", "quota", "reject", "retry"]
 
@@ -192,12 +192,11 @@ class ZnsChannel:
                 token = self.tokens.refresh(stale=token)
                 reply = self.client.send(token, outgoing)
         except ZnsUnavailable as error:
-            outcome = "ambiguous" if error.ambiguous else "retry"
-            return SendResult(outcome, error_code="zns_network", detail=str(error))
+            unsure: Outcome = "ambiguous" if error.ambiguous else "retry"
+            return SendResult(unsure, error_code="zns_network", detail=str(error))
         except ValueError as error:  # the refresh itself was refused
             return SendResult("retry", error_code="zns_token", detail=str(error))
         action = action_for(reply.error)
-        code = f"zns_{reply.error}"
         if action == "accepted":
             return SendResult(
                 "accepted",
@@ -205,10 +204,10 @@ class ZnsChannel:
                 daily_quota=reply.daily_quota,
                 remaining_quota=reply.remaining_quota,
             )
-        if action == "refresh":  # still refused after one refresh: try again later
-            return SendResult("retry", error_code=code, detail=reply.message)
-        if action in {"fallback", "reject"}:
-            return SendResult("fallback", error_code=code, detail=reply.message)
-        if action == "quota":
-            return SendResult("quota", error_code=code, detail=reply.message)
-        return SendResult("retry", error_code=code, detail=reply.message)
+        # Still refused after one refresh, or an unknown code: try again later. "reject" (this
+        # message can never go by ZNS) falls back like "no Zalo account".
+        outcome: Outcome = _OUTCOMES.get(action, "retry")
+        return SendResult(outcome, error_code=f"zns_{reply.error}", detail=reply.message)
+
+
+_OUTCOMES: dict[str, Outcome] = {"fallback": "fallback", "reject": "fallback", "quota": "quota"}
