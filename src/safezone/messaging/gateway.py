@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from safezone.db.base import utcnow
@@ -73,11 +73,23 @@ def move_status(
 
 def record_dlr(session: Session, message_id: int, dlr_type: int, answer: str = "") -> bool:
     """Apply one Kannel DLR; False when unknown message or no forward move."""
-    if session.get(Message, message_id) is None:
-        return False
-    session.add(
-        GatewayEvent(message_id=message_id, channel="sms", code=str(dlr_type), answer=answer[:120])
+    # INSERT ... SELECT: one statement that logs the report only for a message that exists
+    # (no read first: reports come at twice the send rate).
+    now = utcnow()
+    logged = session.execute(
+        insert(GatewayEvent).from_select(
+            ["message_id", "channel", "code", "answer", "received_at"],
+            select(
+                Message.id,
+                literal("sms"),
+                literal(str(dlr_type)),
+                literal(answer[:120]),
+                literal(now, type_=GatewayEvent.__table__.c.received_at.type),
+            ).where(Message.id == message_id),
+        )
     )
+    if not getattr(logged, "rowcount", 0):
+        return False
     status = DLR_STATUS.get(dlr_type)
     if status is None:
         return False
@@ -87,6 +99,7 @@ def record_dlr(session: Session, message_id: int, dlr_type: int, answer: str = "
         status,
         error_code=f"dlr_{dlr_type}" if status == "failed" else None,
         error=answer if status == "failed" else None,
+        at=now,
     )
 
 
