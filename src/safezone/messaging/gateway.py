@@ -52,8 +52,10 @@ def move_status(
     at = at or utcnow()
     rank = STATUS_RANK[status]
     values: dict[str, Any] = {"status": status, "rank": rank, "updated_at": at}
-    # A final report may come before we recorded "sent": sent_at is filled in either way.
-    values["sent_at"] = func.coalesce(Message.sent_at, at)
+    # A final report may come before we recorded "sent": sent_at is filled in either way. A
+    # refusal is no send: the funnel counts sent_at.
+    if status in {"sent", "delivered"}:
+        values["sent_at"] = func.coalesce(Message.sent_at, at)
     if status == "delivered":
         values["delivered_at"] = at
     elif status == "failed":
