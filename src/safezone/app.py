@@ -19,6 +19,7 @@ from safezone.declarations import views as declaration_views
 from safezone.exposure import api as exposure_api
 from safezone.exposure import views as exposure_views
 from safezone.messaging import api as messaging_api
+from safezone.messaging import gateway_api as messaging_gateway_api
 from safezone.messaging import views as messaging_views
 from safezone.units import api as unit_api
 from safezone.units import views as unit_views
@@ -82,6 +83,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         exposure_views.router,
         messaging_api.router,
         messaging_views.router,
+        messaging_gateway_api.router,
     ):
         app.include_router(router)
     return app

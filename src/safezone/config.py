@@ -163,6 +163,71 @@ class ExposureConfig(BaseModel):
     s3_secret_access_key: SecretStr | None = None
 
 
+class KannelConfig(BaseModel):
+    """SMS through Kannel's smsbox (sendsms over HTTP); see docs/messaging-gateways.md."""
+
+    sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = ""  # ``from``; empty: the smsbox's global-sender
+    smsc_id: str = ""  # force a route (``smsc=``); empty: Kannel routes
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # bearerbox admin status, asked before resending after an ambiguous timeout.
+    admin_url: str = ""
+    admin_password: SecretStr = SecretStr("")
+    messages_per_second: float = Field(default=50.0, gt=0)  # shared by every sender process
+
+
+class ZnsConfig(BaseModel):
+    """Zalo Notification Service (template messages); see docs/messaging-gateways.md."""
+
+    api_url: str = "https://business.openapi.zalo.me/message/template"
+    oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")  # refreshes tokens and verifies webhook signatures
+    # The first refresh token (from the OA authorisation); later ones are stored encrypted.
+    refresh_token: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    messages_per_second: float = Field(default=20.0, gt=0)
+
+
+class GatewaysConfig(BaseModel):
+    """The message sender and its gateways (Kannel SMS, Zalo ZNS) and their callbacks."""
+
+    # Where Kannel reaches our DLR endpoint (the dlr-url's base).
+    callback_base_url: str = "http://127.0.0.1:8000"
+    # Addresses (CIDR) that may call the DLR/MO endpoints (with the secret as well).
+    callback_allow_from: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # The MO endpoint's shared secret (the ``key`` in Kannel's get-url); unset: derived from
+    # the key ring (``safezone messaging gateway-urls`` prints it).
+    mo_secret: SecretStr | None = None
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    lease_seconds: int = Field(default=120, ge=5)
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_seconds: int = Field(default=30, ge=1)
+    # After an ambiguous send (timeout), wait this long for a DLR before asking the gateway.
+    ambiguous_grace_seconds: int = Field(default=300, ge=1)
+    # MO keywords (matched without accents or case): opt out / "DA CAI <APP>" marks installed.
+    opt_out_keywords: list[str] = Field(default_factory=lambda: ["TU CHOI", "HUY", "STOP"])
+    install_keywords: list[str] = Field(default_factory=lambda: ["DA CAI"])
+    app_aliases: dict[str, str] = Field(
+        default_factory=lambda: {
+            "NCOVI": "ncovi",
+            "BLUEZONE": "bluezone",
+            "SAFEZONE": "safezone",
+        }
+    )
+    kannel: KannelConfig = KannelConfig()
+    zns: ZnsConfig = ZnsConfig()
+
+    @field_validator("callback_allow_from")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+
 class MessagingConfig(BaseModel):
     """Messaging: the legal window and caps (Decree 91/2020), prices, approval, links."""
 
@@ -181,6 +246,8 @@ class MessagingConfig(BaseModel):
     public_base_url: str = ""
     # The planner writes outbox rows this many days ahead.
     plan_days_ahead: int = Field(default=7, ge=1, le=60)
+    # The sender and its gateways (Kannel SMS, Zalo ZNS); see docs/messaging-gateways.md.
+    gateways: GatewaysConfig = GatewaysConfig()
     # Store links shown on the confirmation page, per app code.
     store_links: dict[str, dict[str, str]] = Field(
         default_factory=lambda: {

@@ -35,6 +35,7 @@ from safezone.exposure.models import (
     VerificationToken,
 )
 from safezone.jobs.models import Job
+from safezone.messaging.channels.models import ChannelDay, GatewayEvent, ZnsToken
 from safezone.messaging.models import (
     Contact,
     ContactApp,
@@ -51,6 +52,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "CampaignApp",
+    "ChannelDay",
     "Contact",
     "ContactApp",
     "DailyUpdate",
@@ -59,6 +61,7 @@ __all__ = [
     "ExportFile",
     "ExposureKey",
     "FollowUp",
+    "GatewayEvent",
     "Household",
     "IdempotencyRecord",
     "Job",
@@ -87,4 +90,5 @@ __all__ = [
     "VerificationToken",
     "Visit",
     "VisitApp",
+    "ZnsToken",
 ]
