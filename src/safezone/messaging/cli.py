@@ -94,6 +94,27 @@ def plan_now(data_dir: DataDir = None) -> None:
     typer.echo(f"{written} messages planned")
 
 
+@app.command("sender")
+def sender(data_dir: DataDir = None) -> None:
+    """Send queued messages through the configured gateways until stopped (Ctrl-C).
+
+    Run several for more throughput; they share one token bucket per channel.
+    Quiet hours, caps and opt-outs are checked at each claim."""
+    import threading
+
+    from safezone.logs import configure_logging
+    from safezone.messaging.sender import run_sender
+
+    settings = _settings(data_dir)
+    configure_logging(settings.log_level, json=settings.log_json)
+    stop = threading.Event()
+    try:
+        run_sender(settings, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    typer.echo("sender stopped")
+
+
 @app.command("send-test")
 def send_test(
     to: Annotated[str, typer.Option("--to", help="Phone number (Vietnamese form or E.164).")],
