@@ -22,13 +22,13 @@ from safezone.accounts import service as accounts
 from safezone.app import create_app
 from safezone.config import ExposureConfig, Settings
 from safezone.db.engine import Database
-from safezone.exposure import export, signing
+from safezone.exposure import export, signing, wire
 from safezone.exposure.storage import storage_from_settings
 from tests.browser.conftest import serve
 from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, PAGES, VERIFIER, Page
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
-from tests.exposure.conftest import Phone, make_keys
+from tests.exposure.conftest import Phone, make_keys, new_app_key
 from tests.messaging.seed import seed_messaging
 
 pytestmark = pytest.mark.browser
@@ -122,6 +122,8 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             )
             assert issued.status_code == 201, issued.text
             codes.append(issued.json())
+        # A phone app sends its API key, as issued by `safezone exposure apps create`.
+        client.headers[wire.API_KEY_HEADER] = new_app_key(db)
         published, _ = Phone(client).upload(codes[0]["short_code"], make_keys(now, days=10))
         assert published.status_code == 200, published.text
         revoked = client.post(
