@@ -139,7 +139,9 @@ class Report:
     def raise_if_errors(self) -> None:
         """Raise :class:`InvalidInput` naming every error, if there is any."""
         if self.errors:
-            raise InvalidInput(*(e.as_field_error() for e in self.errors))
+            # By line, file-wide problems first; a line's errors keep their column order.
+            ordered = sorted(self.errors, key=lambda e: -1 if e.line is None else e.line)
+            raise InvalidInput(*(e.as_field_error() for e in ordered))
 
     def accepted(self, rows: Iterable[Row], *, skip_bad_rows: bool) -> list[Row]:
         """The rows to store: all of them, or only the good ones when skipping bad rows.
