@@ -578,3 +578,72 @@ def _history(
         .order_by(AdoptionFigure.as_of, AdoptionFigure.id)
     )
     return [(c, str(s), i, p, d) for c, s, i, p, d in session.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Mover:
+    """A commune's change in share (of its target base) over a week."""
+
+    coverage: Coverage
+    share_before: float | None
+    change: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rankings:
+    """The lowest and highest communes by share, and those that moved most in a week."""
+
+    lowest: list[Coverage]
+    highest: list[Coverage]
+    movers: list[Mover]
+
+
+def rankings(
+    session: Session,
+    app_code: str,
+    *,
+    within: str | None = None,
+    as_of: dt.date | None = None,
+    count: int = 10,
+    default_ratio: float | None = None,
+) -> Rankings:
+    """Lowest and highest communes by share, and the biggest movers of the last 7 days.
+
+    Communes without a known population are left out of the share rankings.
+    """
+    day = as_of or local_today()
+    now = commune_coverage(session, app_code, within=within, as_of=day, default_ratio=default_ratio)
+    before = {
+        c.unit_code: c.share
+        for c in commune_coverage(
+            session,
+            app_code,
+            within=within,
+            as_of=day - dt.timedelta(days=7),
+            default_ratio=default_ratio,
+        )
+    }
+    ranked = sorted((c for c in now if c.share is not None), key=lambda c: (c.share, c.unit_code))
+    movers = [
+        Mover(c, before.get(c.unit_code), (c.share or 0.0) - (before.get(c.unit_code) or 0.0))
+        for c in now
+        if c.share is not None
+    ]
+    movers = [m for m in movers if m.change > 0]
+    movers.sort(key=lambda m: (-m.change, m.coverage.unit_code))
+    return Rankings(ranked[:count], ranked[::-1][:count], movers[:count])
+
+
+def behind_target(
+    session: Session,
+    app_code: str,
+    *,
+    within: str | None = None,
+    as_of: dt.date | None = None,
+    default_ratio: float | None = None,
+) -> list[Coverage]:
+    """Communes below their target, the largest gap in installs first."""
+    found = commune_coverage(
+        session, app_code, within=within, as_of=as_of, default_ratio=default_ratio
+    )
+    return sorted((c for c in found if c.behind), key=lambda c: (-c.gap, c.unit_code))
