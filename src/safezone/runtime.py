@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from safezone.accounts import service as accounts
 from safezone.accounts.models import Role, User
+from safezone.campaign.demo import seed_campaign_demo
 from safezone.config import Settings, read_demo_secrets
 from safezone.db.engine import Database, sqlite_file
 from safezone.db.migrate import upgrade
@@ -28,6 +29,7 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
     ("xacminh.tinh", Role.VERIFIER, "54"),
     ("chiendich.tuyhoa", Role.CAMPAIGN_OFFICER, "555"),
     ("tnv.phuong1", Role.VOLUNTEER, "22015"),
+    ("baocao.ubndtuyhoa", Role.ORG_REPORTER, "555"),  # campaign.demo binds it to its organisation
 )
 
 
@@ -117,6 +119,7 @@ def prepare_demo(
             result.staff_passwords[username] = password
     _remember_staff_passwords(settings.data_dir, result.staff_passwords)
     _prepare_exposure_demo(settings, database)
+    database.run(seed_campaign_demo)
     return result
 
 

@@ -17,15 +17,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from safezone.accounts import service as accounts
 from safezone.app import create_app
+from safezone.campaign.demo import REPORTER as DEMO_REPORTER
+from safezone.campaign.demo import REPORTER_ORG as DEMO_REPORTER_ORG
+from safezone.campaign.demo import seed_campaign_demo
+from safezone.campaign.models import Organisation
 from safezone.config import ExposureConfig, Settings
 from safezone.db.engine import Database
 from safezone.exposure import export, signing
 from safezone.exposure.storage import storage_from_settings
 from tests.browser.conftest import serve
-from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, PAGES, VERIFIER, Page
+from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, ORG_REPORTER, PAGES, VERIFIER, Page
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import Phone, make_keys
@@ -62,6 +67,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             ("yte.tuyhoa", OFFICER, DISTRICT),
             ("xacminh.tuyhoa", VERIFIER, DISTRICT),
             ("chiendich.tuyhoa", CAMPAIGN, DISTRICT),
+            (DEMO_REPORTER, ORG_REPORTER, DISTRICT),
         ):
             user = accounts.create_user(
                 session, username=username, password=PASSWORD, role=role, unit_code=unit
@@ -134,6 +140,11 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             session, settings, storage_from_settings(settings), now=now + dt.timedelta(hours=3)
         )
     assert report.keys, "the export wrote no key"
+    with db.session() as session:
+        seed_campaign_demo(session)
+        organisation_id = session.scalar(
+            select(Organisation.id).where(Organisation.code == DEMO_REPORTER_ORG)
+        )
     return {
         "code": DISTRICT,
         "district": DISTRICT,
@@ -142,6 +153,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
         "pass_token": first["pass_token"],
         "declaration_id": first["id"],
         **seed_messaging(settings, db, officer="chiendich.tuyhoa", district=DISTRICT),
+        "organisation_id": organisation_id,
     }
 
 
@@ -168,6 +180,7 @@ def site(
                 (OFFICER, "yte.tuyhoa"),
                 (VERIFIER, "xacminh.tuyhoa"),
                 (CAMPAIGN, "chiendich.tuyhoa"),
+                (ORG_REPORTER, DEMO_REPORTER),
             ):
                 context = browser.new_context()
                 page = context.new_page()
