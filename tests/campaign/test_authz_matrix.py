@@ -35,32 +35,66 @@ ENDPOINTS: list[tuple[str, str, Any, str, bool, bool]] = [
     ("GET", "/api/v1/campaign/rankings?unit={unit}", None, READ, False, True),
     ("GET", "/api/v1/campaign/trend?unit={unit}&days=3", None, READ, False, True),
     ("GET", "/api/v1/campaign/targets", None, READ, False, False),
-    ("PUT", "/api/v1/campaign/targets",
-     {"unit_code": "{unit}", "app_code": "ncovi", "share": 0.7}, WRITE, False, True),
+    (
+        "PUT",
+        "/api/v1/campaign/targets",
+        {"unit_code": "{unit}", "app_code": "ncovi", "share": 0.7},
+        WRITE,
+        False,
+        True,
+    ),
     ("PUT", "/api/v1/campaign/ratios?unit={unit}", {"ratio": 0.5}, WRITE, False, True),
-    ("POST", "/api/v1/campaign/imports/counts",
-     "unit_code,app,installs,as_of\n{unit},ncovi,5,2026-11-01\n", WRITE, False, True),
-    ("POST", "/api/v1/campaign/imports/organisations",
-     "code,name,kind,unit_code,headcount\nNEW-{unit},Mới,agency,{unit},5\n", WRITE, False, True),
+    (
+        "POST",
+        "/api/v1/campaign/imports/counts",
+        "unit_code,app,installs,as_of\n{unit},ncovi,5,2026-11-01\n",
+        WRITE,
+        False,
+        True,
+    ),
+    (
+        "POST",
+        "/api/v1/campaign/imports/organisations",
+        "code,name,kind,unit_code,headcount\nNEW-{unit},Mới,agency,{unit},5\n",
+        WRITE,
+        False,
+        True,
+    ),
     ("POST", "/api/v1/campaign/refresh", None, WRITE, False, False),
     ("GET", "/api/v1/campaign/organisations", None, ORG_READ, False, False),
     ("GET", "/api/v1/campaign/organisations/{org}/reports", None, ORG_READ, False, True),
-    ("POST", "/api/v1/campaign/organisations/{org}/reports",
-     {"app_code": "ncovi", "as_of": "2026-11-01", "headcount": 10, "installs": 4},
-     ORG_WRITE, False, True),
+    (
+        "POST",
+        "/api/v1/campaign/organisations/{org}/reports",
+        {"app_code": "ncovi", "as_of": "2026-11-01", "headcount": 10, "installs": 4},
+        ORG_WRITE,
+        False,
+        True,
+    ),
     ("GET", "/api/v1/campaign/compliance", None, ORG_READ, False, False),
     ("GET", "/api/v1/campaign/compliance?format=csv", None, ORG_READ, False, False),
     ("GET", "/campaign?unit={unit}", None, READ, True, True),
     ("GET", "/campaign/rankings?unit={unit}", None, READ, True, True),
     ("GET", "/campaign/behind?unit={unit}", None, READ, True, True),
     ("GET", "/campaign/targets", None, READ, True, False),
-    ("POST", "/campaign/targets", {"unit_code": "{unit}", "app_code": "ncovi", "percent": "70"},
-     WRITE, True, True),
+    (
+        "POST",
+        "/campaign/targets",
+        {"unit_code": "{unit}", "app_code": "ncovi", "percent": "70"},
+        WRITE,
+        True,
+        True,
+    ),
     ("GET", "/campaign/organisations", None, ORG_READ, True, False),
     ("GET", "/campaign/organisations/{org}", None, ORG_READ, True, True),
-    ("POST", "/campaign/organisations/{org}",
-     {"app_code": "ncovi", "as_of": "2026-11-01", "headcount": "10", "installs": "4"},
-     ORG_WRITE, True, True),
+    (
+        "POST",
+        "/campaign/organisations/{org}",
+        {"app_code": "ncovi", "as_of": "2026-11-01", "headcount": "10", "installs": "4"},
+        ORG_WRITE,
+        True,
+        True,
+    ),
 ]
 
 #: role -> the kinds of endpoint it may use
@@ -95,8 +129,9 @@ def _fill(value: Any, ids: dict[str, Any]) -> Any:
 def orgs(db: Database) -> dict[str, int]:
     with db.session() as session:
         for code, unit in (("ORG-IN", IN_UNIT), ("ORG-OUT", OUT_UNIT)):
-            session.add(Organisation(code=code, name=code, kind="agency", unit_code=unit,
-                                     headcount=10))
+            session.add(
+                Organisation(code=code, name=code, kind="agency", unit_code=unit, headcount=10)
+            )
         session.flush()
         return {o.code: o.id for o in session.scalars(select(Organisation))}
 
@@ -135,14 +170,20 @@ def test_matrix(
         label = f"{role}@{unit} {method} {path} ({where})"
         request_headers = {**headers, **(HTML if page else {})}
         if isinstance(payload, str):
-            response = client.request(method, path, content=payload.encode(),
-                                      headers={**request_headers, "Content-Type": "text/csv"})
+            response = client.request(
+                method,
+                path,
+                content=payload.encode(),
+                headers={**request_headers, "Content-Type": "text/csv"},
+            )
         elif page and method == "POST":
-            response = client.request(method, path, data=payload, headers=request_headers,
-                                      follow_redirects=False)
+            response = client.request(
+                method, path, data=payload, headers=request_headers, follow_redirects=False
+            )
         else:
-            response = client.request(method, path, json=payload, headers=request_headers,
-                                      follow_redirects=False)
+            response = client.request(
+                method, path, json=payload, headers=request_headers, follow_redirects=False
+            )
         if role is None:
             expected = (403 if method == "POST" else 303) if page else 401
             assert response.status_code == expected, label
@@ -158,7 +199,7 @@ def test_matrix(
         assert response.status_code in (200, 201, 204, 303), f"{label}: {response.text[:300]}"
     with db.session() as session:
         assert not session.scalar(
-            select(func.count()).select_from(AdoptionFigure).where(
-                AdoptionFigure.unit_code == OUT_UNIT
-            )
+            select(func.count())
+            .select_from(AdoptionFigure)
+            .where(AdoptionFigure.unit_code == OUT_UNIT)
         )

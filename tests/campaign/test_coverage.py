@@ -177,6 +177,10 @@ def test_roll_ups_equal_the_sum_of_communes_and_nothing_counts_twice(
         assert province.population == sum(c.population for c in per_commune)
         assert province.smartphone_users == sum(c.smartphone_users for c in per_commune)
         assert sum(d.installs for d in districts) == province.installs
+        tree_own, tree_kids = coverage.coverage_tree(session, PROVINCE, "ncovi", as_of=DAY)
+        assert (tree_own, tree_kids) == (province, districts)
+        last = coverage.trend(session, PROVINCE, "ncovi", days=2, as_of=DAY)[-1]
+        assert last[1] == province.installs
         assert sum(d.smartphone_users for d in districts) == province.smartphone_users
         for district in districts:
             inside = coverage.commune_coverage(

@@ -117,8 +117,7 @@ def get_coverage(
     """A unit's coverage and its children's (drill-down), with the source of every figure."""
     code = scoped_unit(session, user, unit)
     ratio = ratio_of(settings)
-    own = coverage.unit_coverage(session, code, app, as_of=as_of, default_ratio=ratio)
-    kids = coverage.children_coverage(session, code, app, as_of=as_of, default_ratio=ratio)
+    own, kids = coverage.coverage_tree(session, code, app, as_of=as_of, default_ratio=ratio)
     if format == "csv":
         return _csv(
             f"coverage-{code}-{app}", exports.COVERAGE_HEADER, exports.coverage_rows([own, *kids])

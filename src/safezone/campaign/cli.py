@@ -120,8 +120,7 @@ def coverage_command(
     ratio = settings.campaign.smartphone_ratio
     with database.read_session() as session:
         try:
-            own = coverage.unit_coverage(session, unit, app_code, as_of=day, default_ratio=ratio)
-            kids = coverage.children_coverage(
+            own, kids = coverage.coverage_tree(
                 session, unit, app_code, as_of=day, default_ratio=ratio
             )
         except SafezoneError as error:

@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from safezone.campaign.models import (
@@ -152,20 +152,34 @@ class _Context:
         app_code: str,
         as_of: dt.date,
         default_ratio: float,
+        *,
+        with_figures: bool = True,
     ) -> None:
         self.app_code = app_code
         self.as_of = as_of
         self.root = root
         self.default_ratio = default_ratio
         ancestor_codes = root.path.rstrip("/").split("/")
-        self.units: list[_UnitRow] = [
-            _UnitRow(code, name, level, path, population or 0)
-            for code, name, level, path, population in session.execute(
-                select(Unit.code, Unit.name, Unit.level, Unit.path, Unit.population).where(
-                    subtree_of(Unit.path, root.path), Unit.level.in_(_FIGURE_LEVELS)
-                )
+        # Roll-ups need only the communes; villages are loaded when a commune is the root.
+        levels = _FIGURE_LEVELS if root.level in _FIGURE_LEVELS else (COMMUNE,)
+        # ... and the root's children come with them (one query for the whole page).
+        self.units: list[_UnitRow] = []
+        self.kids: list[_UnitRow] = []
+        for code, name, level, path, population, parent in session.execute(
+            select(
+                Unit.code, Unit.name, Unit.level, Unit.path, Unit.population, Unit.parent_code
+            ).where(
+                subtree_of(Unit.path, root.path),
+                Unit.level.in_(levels) | (Unit.parent_code == root.code),
             )
-        ]
+        ):
+            row = _UnitRow(code, name, level, path, population or 0)
+            self.units.append(row)
+            if parent == root.code:
+                self.kids.append(row)
+        self.kids.sort(key=lambda row: row.code)
+        self._ratio_memo: dict[str, float] = {}
+        self._target_memo: dict[str, _TargetRule | None] = {}
         self.ratios: dict[str, float] = {
             code: float(ratio)
             for code, ratio in session.execute(
@@ -183,23 +197,41 @@ class _Context:
                 .where(subtree_of(Unit.path, root.path) | Unit.code.in_(ancestor_codes))
             )
         }
-        self.figures = _latest_figures(session, root.path, app_code, as_of)
+        self.figures: _Figures = {}
+        self.commune_of: dict[str, str] = {}
+        if with_figures:
+            self.figures, self.commune_of = _latest_figures(session, root.path, app_code, as_of)
 
     def ratio_for(self, path: str) -> float:
-        for code in reversed(path.rstrip("/").split("/")):
-            if code in self.ratios:
-                return self.ratios[code]
-        return self.default_ratio
+        if not self.ratios:
+            return self.default_ratio
+        found = self._ratio_memo.get(path)
+        if found is None:
+            found = self.default_ratio
+            for code in reversed(path.rstrip("/").split("/")):
+                if code in self.ratios:
+                    found = self.ratios[code]
+                    break
+            self._ratio_memo[path] = found
+        return found
 
     def target_for(self, path: str) -> _TargetRule | None:
-        for code in reversed(path.rstrip("/").split("/")):
-            if code in self.targets:
-                return self.targets[code]
-        return None
+        if path not in self._target_memo:
+            self._target_memo[path] = next(
+                (
+                    self.targets[code]
+                    for code in reversed(path.rstrip("/").split("/"))
+                    if code in self.targets
+                ),
+                None,
+            )
+        return self._target_memo[path]
 
     def commune_counts(self) -> dict[str, tuple[_UnitRow, _Count]]:
         """Each commune of the subtree (or the root itself if below) with its count."""
-        return _commune_counts(self.units, self.figures, self.app_code, self.ratio_for)
+        return _commune_counts(
+            self.units, self.figures, self.commune_of, self.app_code, self.ratio_for
+        )
 
     def village_count(self, unit: _UnitRow) -> _Count:
         field = self.figures.get((unit.code, FigureSource.FIELD))
@@ -228,13 +260,19 @@ class _Context:
 
 #: (unit_code, source) -> (installs, smartphone_users, as_of)
 _Figures = dict[tuple[str, str], tuple[int, int | None, dt.date]]
+#: A figure's commune: its own unit, or a village's parent.
+_COMMUNE_OF = case((Unit.level == "village", Unit.parent_code), else_=Unit.code).label("commune")
 
 
-def _latest_figures(session: Session, root_path: str, app_code: str, as_of: dt.date) -> _Figures:
-    """The latest current figure per unit and source in the subtree, dated on or before as_of."""
+def _latest_figures(
+    session: Session, root_path: str, app_code: str, as_of: dt.date
+) -> tuple[_Figures, dict[str, str]]:
+    """The latest current figure per unit and source in the subtree, dated on or before as_of,
+    and the commune of each village that has one."""
     ranked = (
         select(
             AdoptionFigure.unit_code,
+            _COMMUNE_OF,
             AdoptionFigure.source,
             AdoptionFigure.installs,
             AdoptionFigure.smartphone_users,
@@ -261,36 +299,34 @@ def _latest_figures(session: Session, root_path: str, app_code: str, as_of: dt.d
     )
     query = select(
         ranked.c.unit_code,
+        ranked.c.commune,
         ranked.c.source,
         ranked.c.installs,
         ranked.c.smartphone_users,
         ranked.c.as_of,
     ).where(ranked.c.rank == 1)
-    return {
-        (code, str(source)): (installs, smartphones, day)
-        for code, source, installs, smartphones, day in session.execute(query)
-    }
+    found: _Figures = {}
+    commune_of: dict[str, str] = {}
+    for code, commune, source, installs, smartphones, day in session.execute(query):
+        found[(code, str(source))] = (installs, smartphones, day)
+        if commune != code:
+            commune_of[code] = commune
+    return found, commune_of
 
 
 def _commune_counts(
     units: Sequence[_UnitRow],
     figures: Mapping[tuple[str, str], tuple[int, int | None, dt.date]],
+    commune_of: Mapping[str, str],
     app_code: str,
     ratio_for: Callable[[str], float],
 ) -> dict[str, tuple[_UnitRow, _Count]]:
     """Apply the counting rule to every commune in ``units`` (villages feed their commune)."""
     field_by_commune: dict[str, list[tuple[int, dt.date]]] = defaultdict(list)
-    communes: list[_UnitRow] = []
-    for unit in units:
-        field = figures.get((unit.code, FigureSource.FIELD))
-        if unit.level == COMMUNE:
-            communes.append(unit)
-            key = unit.code
-        else:
-            parts = unit.path.rstrip("/").split("/")
-            key = parts[-2] if len(parts) >= 2 else unit.code
-        if field:
-            field_by_commune[key].append((field[0], field[2]))
+    for (code, source), (installs, _, day) in figures.items():
+        if source == FigureSource.FIELD:
+            field_by_commune[commune_of.get(code, code)].append((installs, day))
+    communes = [unit for unit in units if unit.level == COMMUNE]
     result: dict[str, tuple[_UnitRow, _Count]] = {}
     for commune in communes:
         estimated = round(commune.population * ratio_for(commune.path))
@@ -399,6 +435,8 @@ def _context(
     app_code: str,
     as_of: dt.date | None,
     default_ratio: float | None,
+    *,
+    with_figures: bool = True,
 ) -> tuple[Unit, _Context]:
     unit = get_unit(session, unit_code)
     check_app(session, app_code)
@@ -408,11 +446,12 @@ def _context(
         app_code,
         as_of or local_today(),
         DEFAULT_SMARTPHONE_RATIO if default_ratio is None else default_ratio,
+        with_figures=with_figures,
     )
 
 
 def _coverage_of(
-    ctx: _Context, unit: Unit, communes: dict[str, tuple[_UnitRow, _Count]]
+    ctx: _Context, unit: Unit | _UnitRow, communes: dict[str, tuple[_UnitRow, _Count]]
 ) -> Coverage:
     if unit.level == "village":
         row = next(u for u in ctx.units if u.code == unit.code)
@@ -435,6 +474,20 @@ def unit_coverage(
     return _coverage_of(ctx, unit, ctx.commune_counts())
 
 
+def coverage_tree(
+    session: Session,
+    unit_code: str,
+    app_code: str,
+    *,
+    as_of: dt.date | None = None,
+    default_ratio: float | None = None,
+) -> tuple[Coverage, list[Coverage]]:
+    """A unit's coverage and its children's, from one pass over the data (what pages show)."""
+    unit, ctx = _context(session, unit_code, app_code, as_of, default_ratio)
+    communes = ctx.commune_counts()
+    return _coverage_of(ctx, unit, communes), _children_of(session, ctx, unit, communes)
+
+
 def children_coverage(
     session: Session,
     unit_code: str,
@@ -445,23 +498,21 @@ def children_coverage(
 ) -> list[Coverage]:
     """Coverage of each child of a unit, ordered by code (a commune's children are villages)."""
     unit, ctx = _context(session, unit_code, app_code, as_of, default_ratio)
-    kids = list(
-        session.scalars(select(Unit).where(Unit.parent_code == unit.code).order_by(Unit.code))
-    )
+    return _children_of(session, ctx, unit, ctx.commune_counts())
+
+
+def _children_of(
+    session: Session, ctx: _Context, unit: Unit, communes: dict[str, tuple[_UnitRow, _Count]]
+) -> list[Coverage]:
+    del session
     if unit.level in (COMMUNE, "village"):
-        rows = {u.code: u for u in ctx.units}
-        return [
-            ctx.coverage(rows[k.code], ctx.village_count(rows[k.code]), rows[k.code].population)
-            for k in kids
-            if k.code in rows
-        ]
-    communes = ctx.commune_counts()
+        return [ctx.coverage(k, ctx.village_count(k), k.population) for k in ctx.kids]
     grouped: dict[str, dict[str, tuple[_UnitRow, _Count]]] = defaultdict(dict)
     depth = len(unit.path.rstrip("/").split("/"))
     for code, (row, count) in communes.items():
         parts = row.path.rstrip("/").split("/")
         grouped[parts[depth]][code] = (row, count)
-    return [_coverage_of(ctx, kid, grouped.get(kid.code, {})) for kid in kids]
+    return [_coverage_of(ctx, kid, grouped.get(kid.code, {})) for kid in ctx.kids]
 
 
 def commune_coverage(
@@ -509,53 +560,81 @@ def trend(
     The share is of the target's base (population when the unit has no target), so it can be
     drawn against the target line. Each day applies the counting rule to the figures known then.
     """
-    unit, ctx = _context(session, unit_code, app_code, as_of, default_ratio)
+    unit, ctx = _context(session, unit_code, app_code, as_of, default_ratio, with_figures=False)
     end = ctx.as_of
     start = end - dt.timedelta(days=max(1, days) - 1)
-    history = _history(session, unit.path, app_code, end)
+    history, commune_of = _history(session, unit.path, app_code, end)
     target = ctx.target_for(unit.path)
-    current: dict[tuple[str, str], tuple[int, int | None, dt.date]] = {}
+    if unit.level == "village":
+        return _village_trend(ctx, unit, history, start, end, target)
+    communes = {u.code: u for u in ctx.units if u.level == COMMUNE}
+    estimated = {c: round(u.population * ctx.ratio_for(u.path)) for c, u in communes.items()}
+    population = sum(u.population for u in communes.values())
+    # The state of each commune, updated as figures come in day by day (no full recount).
+    official: dict[str, tuple[int, int | None]] = {}
+    usage: dict[str, int] = {}
+    field_unit: dict[str, int] = {}
+    field_sum: dict[str, int] = defaultdict(int)
     index = 0
     result: list[tuple[dt.date, int, float | None]] = []
     day = start
-    # Figures before the window set the starting state.
-    while index < len(history) and history[index][4] < start:
-        code, source, installs, smartphones, when = history[index]
-        current[(code, source)] = (installs, smartphones, when)
-        index += 1
     while day <= end:
         while index < len(history) and history[index][4] <= day:
-            code, source, installs, smartphones, when = history[index]
-            current[(code, source)] = (installs, smartphones, when)
+            code, source, installs, smartphones, _ = history[index]
             index += 1
-        if unit.level == "village":
-            field = current.get((unit.code, FigureSource.FIELD))
-            row = next(u for u in ctx.units if u.code == unit.code)
-            count = _Count(
-                field[0] if field else 0,
-                round(row.population * ctx.ratio_for(row.path)),
-                NONE,
-                None,
-            )
-            population = row.population
-        else:
-            counts = _commune_counts(ctx.units, current, app_code, ctx.ratio_for)
-            count = _merge(c for _, c in counts.values())
-            population = sum(r.population for r, _ in counts.values())
-        base = (
-            count.smartphones
-            if target and target.base == TargetBase.SMARTPHONE_USERS
-            else (population)
-        )
-        result.append((day, count.installs, _share(count.installs, base)))
+            if source == FigureSource.FIELD:
+                commune = commune_of.get(code, code)
+                field_sum[commune] += installs - field_unit.get(code, 0)
+                field_unit[code] = installs
+            elif code in communes and source == FigureSource.OFFICIAL:
+                official[code] = (installs, smartphones)
+            elif code in communes and source == FigureSource.SAFEZONE:
+                usage[code] = installs
+        installs_total = phones_total = 0
+        for code in communes:
+            found = official.get(code)
+            if found is not None:
+                installs_total += found[0]
+                phones_total += found[1] if found[1] is not None else estimated[code]
+                continue
+            phones_total += estimated[code]
+            if app_code == SAFEZONE_APP and code in usage:
+                installs_total += usage[code]
+            else:
+                installs_total += field_sum.get(code, 0)
+        base = phones_total if target and target.base == TargetBase.SMARTPHONE_USERS else population
+        result.append((day, installs_total, _share(installs_total, base)))
+        day += dt.timedelta(days=1)
+    return result
+
+
+def _village_trend(
+    ctx: _Context,
+    unit: Unit,
+    history: list[tuple[str, str, int, int | None, dt.date]],
+    start: dt.date,
+    end: dt.date,
+    target: _TargetRule | None,
+) -> list[tuple[dt.date, int, float | None]]:
+    row = next(u for u in ctx.units if u.code == unit.code)
+    phones = round(row.population * ctx.ratio_for(row.path))
+    base = phones if target and target.base == TargetBase.SMARTPHONE_USERS else row.population
+    mine = [(h[4], h[2]) for h in history if h[0] == unit.code and h[1] == FigureSource.FIELD]
+    result: list[tuple[dt.date, int, float | None]] = []
+    installs, index, day = 0, 0, start
+    while day <= end:
+        while index < len(mine) and mine[index][0] <= day:
+            installs = mine[index][1]
+            index += 1
+        result.append((day, installs, _share(installs, base)))
         day += dt.timedelta(days=1)
     return result
 
 
 def _history(
     session: Session, root_path: str, app_code: str, end: dt.date
-) -> list[tuple[str, str, int, int | None, dt.date]]:
-    """Every current figure of the subtree up to ``end``, oldest first."""
+) -> tuple[list[tuple[str, str, int, int | None, dt.date]], dict[str, str]]:
+    """Every current figure of the subtree up to ``end``, oldest first; villages' communes."""
     query = (
         select(
             AdoptionFigure.unit_code,
@@ -563,6 +642,7 @@ def _history(
             AdoptionFigure.installs,
             AdoptionFigure.smartphone_users,
             AdoptionFigure.as_of,
+            _COMMUNE_OF,
         )
         .join(Unit, Unit.code == AdoptionFigure.unit_code)
         .where(
@@ -577,7 +657,13 @@ def _history(
         )
         .order_by(AdoptionFigure.as_of, AdoptionFigure.id)
     )
-    return [(c, str(s), i, p, d) for c, s, i, p, d in session.execute(query)]
+    rows: list[tuple[str, str, int, int | None, dt.date]] = []
+    commune_of: dict[str, str] = {}
+    for code, source, installs, phones, day, commune in session.execute(query):
+        rows.append((code, str(source), installs, phones, day))
+        if commune != code:
+            commune_of[code] = commune
+    return rows, commune_of
 
 
 @dataclass(frozen=True, slots=True)

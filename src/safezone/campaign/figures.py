@@ -10,11 +10,11 @@ holds one row per change, not one per day.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from safezone.campaign.coverage import SAFEZONE_APP, VIETNAM, local_today
@@ -155,37 +155,86 @@ def field_counts(
     return {(unit, app): int(n) for unit, app, n in session.execute(query)}
 
 
-def _units_with_figures(session: Session, source: FigureSource) -> set[tuple[str, str]]:
-    query = (
-        select(AdoptionFigure.unit_code, AdoptionFigure.app_code)
-        .where(AdoptionFigure.source == source, AdoptionFigure.superseded_at.is_(None))
-        .distinct()
+def _latest_by_key(
+    session: Session, source: FigureSource, as_of: dt.date
+) -> dict[tuple[str, str], tuple[int, int, dt.date]]:
+    """(unit, app) -> (row id, installs, day) of each latest current figure of ``source``."""
+    ranked = (
+        select(
+            AdoptionFigure.id,
+            AdoptionFigure.unit_code,
+            AdoptionFigure.app_code,
+            AdoptionFigure.installs,
+            AdoptionFigure.as_of,
+            func.row_number()
+            .over(
+                partition_by=(AdoptionFigure.unit_code, AdoptionFigure.app_code),
+                order_by=(AdoptionFigure.as_of.desc(), AdoptionFigure.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            AdoptionFigure.source == source,
+            AdoptionFigure.superseded_at.is_(None),
+            AdoptionFigure.as_of <= as_of,
+        )
+        .subquery()
     )
-    return {(u, a) for u, a in session.execute(query)}
+    query = select(
+        ranked.c.id, ranked.c.unit_code, ranked.c.app_code, ranked.c.installs, ranked.c.as_of
+    ).where(ranked.c.rank == 1)
+    return {(u, a): (i, n, d) for i, u, a, n, d in session.execute(query)}
 
 
 def _store_derived(
     session: Session,
     source: FigureSource,
     counts: dict[tuple[str, str], int],
-    known: Iterable[tuple[str, str]],
     as_of: dt.date,
+    *,
+    keep: Callable[[str], bool] = lambda _unit: True,
 ) -> int:
-    written = 0
-    # Units that had a figure but have none now (visits corrected away) go back to 0.
-    for unit_code, app_code in sorted(set(counts) | set(known)):
-        change = record_figure(
-            session,
-            unit_code=unit_code,
-            app_code=app_code,
-            source=source,
-            installs=counts.get((unit_code, app_code), 0),
-            as_of=as_of,
-            origin=f"refresh:{source.value}",
-            only_if_changed_since_earlier=True,
+    """Write the derived figures that changed, in bulk; returns the rows written.
+
+    Units that had a figure but have none now (visits corrected away) go back to 0. ``keep``
+    limits which units this refresh is responsible for (a subtree refresh leaves others).
+    """
+    latest = _latest_by_key(session, source, as_of)
+    now = utcnow()
+    superseded: list[int] = []
+    new_rows: list[dict[str, object]] = []
+    for key in sorted(set(counts) | {k for k in latest if keep(k[0])}):
+        installs = counts.get(key, 0)
+        previous = latest.get(key)
+        if previous is None and installs == 0:
+            continue
+        if previous is not None and previous[1] == installs:
+            continue
+        if previous is not None and previous[2] == as_of:
+            superseded.append(previous[0])
+        new_rows.append(
+            {
+                "unit_code": key[0],
+                "app_code": key[1],
+                "source": source,
+                "installs": installs,
+                "smartphone_users": None,
+                "as_of": as_of,
+                "entered_by": None,
+                "entered_at": now,
+                "origin": f"refresh:{source.value}",
+                "superseded_at": None,
+            }
         )
-        written += change != "unchanged"
-    return written
+    for start in range(0, len(superseded), 1000):
+        session.execute(
+            update(AdoptionFigure)
+            .where(AdoptionFigure.id.in_(superseded[start : start + 1000]))
+            .values(superseded_at=now)
+        )
+    if new_rows:
+        session.execute(insert(AdoptionFigure), new_rows)
+    return len(new_rows)
 
 
 def refresh_field(
@@ -197,16 +246,16 @@ def refresh_field(
     """
     day = as_of or local_today()
     counts = field_counts(session, as_of=day, within=within)
-    known = _units_with_figures(session, FigureSource.FIELD)
+    keep: Callable[[str], bool] = lambda _unit: True  # noqa: E731 - a default predicate
     if within is not None:
         root = session.get(Unit, within)
-        in_tree = set(
-            session.scalars(select(Unit.code).where(subtree_of(Unit.path, root.path)))
+        in_tree = (
+            set(session.scalars(select(Unit.code).where(subtree_of(Unit.path, root.path))))
             if root
-            else []
+            else set()
         )
-        known = {k for k in known if k[0] in in_tree}
-    return _store_derived(session, FigureSource.FIELD, counts, known, day)
+        keep = in_tree.__contains__
+    return _store_derived(session, FigureSource.FIELD, counts, day, keep=keep)
 
 
 def refresh_safezone(session: Session, *, as_of: dt.date | None = None) -> int:
@@ -218,8 +267,7 @@ def refresh_safezone(session: Session, *, as_of: dt.date | None = None) -> int:
         (commune, SAFEZONE_APP): n
         for commune, n in active_people_by_commune(session, as_of=day).items()
     }
-    known = _units_with_figures(session, FigureSource.SAFEZONE)
-    return _store_derived(session, FigureSource.SAFEZONE, counts, known, day)
+    return _store_derived(session, FigureSource.SAFEZONE, counts, day)
 
 
 def refresh(session: Session, *, as_of: dt.date | None = None) -> RefreshResult:
