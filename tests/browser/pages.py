@@ -86,7 +86,8 @@ PAGES: tuple[Page, ...] = (
     Page("/messaging/templates", CAMPAIGN),
     Page("/messaging/contacts/import", CAMPAIGN),
     Page("/i/{link_token}", None),
-    Page("/campaign", CAMPAIGN, charts=True),
+    Page("/campaign", CAMPAIGN, charts=True),  # a choropleth: the seed gives boundaries
+    Page("/campaign", ADMIN, query="?unit=54", variant="province", charts=True),  # sorted bars
     Page("/campaign", OFFICER, query="?unit={commune}", variant="commune", charts=True),
     Page("/campaign/rankings", CAMPAIGN),
     Page("/campaign/behind", CAMPAIGN),

@@ -10,6 +10,7 @@ A screenshot of every visit is saved; the folder is printed at the end of the ru
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from safezone.config import ExposureConfig, Settings
 from safezone.db.engine import Database
 from safezone.exposure import export, signing
 from safezone.exposure.storage import storage_from_settings
+from safezone.units.boundaries import import_geojson
+from safezone.units.models import Unit
 from tests.browser.conftest import serve
 from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, ORG_REPORTER, PAGES, VERIFIER, Page
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
@@ -54,6 +57,23 @@ class Site:
     base_url: str
     values: dict[str, object]
     logins: dict[str, Any] = field(default_factory=dict)  # role -> Playwright storage state
+
+
+def _squares(session: Any, parent: str) -> bytes:
+    """Made-up square boundaries for the communes of ``parent`` (the coverage page's map)."""
+    codes = session.scalars(select(Unit.code).where(Unit.parent_code == parent)).all()
+    features = []
+    for n, code in enumerate(sorted(codes)):
+        x, y = 109.2 + (n % 5) * 0.02, 13.0 + (n // 5) * 0.02
+        ring = [[x, y], [x + 0.02, y], [x + 0.02, y + 0.02], [x, y + 0.02], [x, y]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
 
 
 def _seed(settings: Settings, db: Database) -> dict[str, object]:
@@ -142,6 +162,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
     assert report.keys, "the export wrote no key"
     with db.session() as session:
         seed_campaign_demo(session)
+        import_geojson(session, _squares(session, DISTRICT))
         organisation_id = session.scalar(
             select(Organisation.id).where(Organisation.code == DEMO_REPORTER_ORG)
         )

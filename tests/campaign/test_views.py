@@ -44,6 +44,7 @@ def test_coverage_page_bars_then_map(
         import_geojson(session, json.dumps(collection).encode())
     mapped = client.get("/campaign?unit=555&app=ncovi", headers=headers)
     assert 'id="coverage-map"' in mapped.text
+    assert 'class="chart"' in mapped.text  # drawn, not the "no data" notice
     assert "choropleth" in mapped.text
 
 

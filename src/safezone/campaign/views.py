@@ -99,7 +99,7 @@ def _coverage_chart(items: list[coverage.Coverage], unit_code: str, boundary: An
         )
         figure.update_geos(fitbounds="locations", visible=False)
         figure.update_layout(height=420, margin={"l": 0, "r": 0, "t": 10, "b": 0})
-        return charts.chart(figure, chart_id="coverage-map")
+        return charts.chart(figure, chart_id="coverage-map", config=charts.MAP_CONFIG)
     ordered = sorted(items, key=lambda c: (c.share or 0, c.unit_code))
     figure = go.Figure(
         go.Bar(
