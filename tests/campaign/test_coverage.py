@@ -181,6 +181,12 @@ def test_roll_ups_equal_the_sum_of_communes_and_nothing_counts_twice(
         assert (tree_own, tree_kids) == (province, districts)
         last = coverage.trend(session, PROVINCE, "ncovi", days=2, as_of=DAY)[-1]
         assert last[1] == province.installs
+        page = coverage.page_data(session, PROVINCE, "ncovi", days=2, as_of=DAY)
+        assert page == (
+            province,
+            districts,
+            coverage.trend(session, PROVINCE, "ncovi", days=2, as_of=DAY),
+        )
         assert sum(d.smartphone_users for d in districts) == province.smartphone_users
         for district in districts:
             inside = coverage.commune_coverage(

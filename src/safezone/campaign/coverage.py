@@ -561,6 +561,29 @@ def trend(
     drawn against the target line. Each day applies the counting rule to the figures known then.
     """
     unit, ctx = _context(session, unit_code, app_code, as_of, default_ratio, with_figures=False)
+    return _trend(session, ctx, unit, days)
+
+
+def page_data(
+    session: Session,
+    unit_code: str,
+    app_code: str,
+    *,
+    days: int = 30,
+    as_of: dt.date | None = None,
+    default_ratio: float | None = None,
+) -> tuple[Coverage, list[Coverage], list[tuple[dt.date, int, float | None]]]:
+    """What the coverage page shows (the unit, its children, its trend) from one context."""
+    unit, ctx = _context(session, unit_code, app_code, as_of, default_ratio)
+    communes = ctx.commune_counts()
+    own = _coverage_of(ctx, unit, communes)
+    return own, _children_of(session, ctx, unit, communes), _trend(session, ctx, unit, days)
+
+
+def _trend(
+    session: Session, ctx: _Context, unit: Unit, days: int
+) -> list[tuple[dt.date, int, float | None]]:
+    app_code = ctx.app_code
     end = ctx.as_of
     start = end - dt.timedelta(days=max(1, days) - 1)
     history, commune_of = _history(session, unit.path, app_code, end)

@@ -165,8 +165,7 @@ def coverage_page(
     """Coverage of a unit and its children (drill down by clicking), trend against target."""
     code = scoped_unit(session, user, unit or None)
     ratio = ratio_of(settings)
-    own, kids = coverage.coverage_tree(session, code, app, default_ratio=ratio)
-    points = coverage.trend(session, code, app, days=30, default_ratio=ratio)
+    own, kids, points = coverage.page_data(session, code, app, days=30, default_ratio=ratio)
     here = units.get_unit(session, code)
     scope = Scope.of(user)
     trail = [u for u in units.ancestors(session, here) if scope.contains(u)]
