@@ -200,7 +200,9 @@ class _Context:
         self.figures: _Figures = {}
         self.commune_of: dict[str, str] = {}
         if with_figures:
-            self.figures, self.commune_of = _latest_figures(session, root.path, app_code, as_of)
+            self.figures, self.commune_of = _latest_figures(
+                session, root.path, app_code, as_of, per_commune=root.level not in _FIGURE_LEVELS
+            )
 
     def ratio_for(self, path: str) -> float:
         if not self.ratios:
@@ -265,10 +267,14 @@ _COMMUNE_OF = case((Unit.level == "village", Unit.parent_code), else_=Unit.code)
 
 
 def _latest_figures(
-    session: Session, root_path: str, app_code: str, as_of: dt.date
+    session: Session, root_path: str, app_code: str, as_of: dt.date, *, per_commune: bool = False
 ) -> tuple[_Figures, dict[str, str]]:
     """The latest current figure per unit and source in the subtree, dated on or before as_of,
-    and the commune of each village that has one."""
+    and the commune of each village that has one.
+
+    With ``per_commune`` (roll-ups above the commune) the database sums the villages' field
+    figures into their commune and the answer is keyed by commune: a tenth of the rows.
+    """
     ranked = (
         select(
             AdoptionFigure.unit_code,
@@ -297,6 +303,31 @@ def _latest_figures(
         )
         .subquery()
     )
+    found: _Figures = {}
+    if per_commune:
+        # Field figures add up over a commune's villages; the other sources count only at the
+        # commune itself (as the counting rule says).
+        grouped = (
+            select(
+                ranked.c.commune,
+                ranked.c.source,
+                func.sum(ranked.c.installs),
+                func.sum(ranked.c.smartphone_users),
+                func.max(ranked.c.as_of),
+            )
+            .where(
+                ranked.c.rank == 1,
+                (ranked.c.source == FigureSource.FIELD) | (ranked.c.unit_code == ranked.c.commune),
+            )
+            .group_by(ranked.c.commune, ranked.c.source)
+        )
+        for commune, source, installs, smartphones, day in session.execute(grouped):
+            found[(commune, str(source))] = (
+                int(installs),
+                None if smartphones is None else int(smartphones),
+                day,
+            )
+        return found, {}
     query = select(
         ranked.c.unit_code,
         ranked.c.commune,
@@ -305,7 +336,6 @@ def _latest_figures(
         ranked.c.smartphone_users,
         ranked.c.as_of,
     ).where(ranked.c.rank == 1)
-    found: _Figures = {}
     commune_of: dict[str, str] = {}
     for code, commune, source, installs, smartphones, day in session.execute(query):
         found[(code, str(source))] = (installs, smartphones, day)
