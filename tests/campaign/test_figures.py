@@ -150,3 +150,21 @@ def test_safezone_usage_counts_distinct_people_per_commune(db: Database, client)
     assert (got.installs, got.source) == (2, "safezone")
     assert later.installs == 2  # the figure stands until the next refresh
     assert gone.installs == 0  # 14 days later nobody declared: back to 0
+
+
+def test_the_worker_refreshes_the_figures(db: Database, settings) -> None:  # type: ignore[no-untyped-def]
+    from safezone.campaign.tasks import REFRESH_JOB
+    from safezone.jobs.service import enqueue_periodic, run_one
+    from safezone.runtime import build_registry
+
+    registry = build_registry(settings)
+    assert REFRESH_JOB in {p.kind for p in registry.periodic}
+    with db.session() as session:
+        a = _household(session, 1)
+        _visit(session, a, _at(coverage.local_today()), ncovi="installed_with_help")
+    enqueue_periodic(db, registry)
+    while run_one(db, registry):
+        pass
+    with db.session() as session:
+        got = coverage.unit_coverage(session, COMMUNE, "ncovi")
+    assert (got.installs, got.source) == (2, "field")
