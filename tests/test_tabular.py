@@ -61,7 +61,8 @@ def test_xlsx_cells_become_text_like_csv() -> None:
     [
         (b"", "empty"),
         (b"\n\n", "empty"),
-        (b"\xff\xfeu\x00", "encoding"),
+        (b"\xff\xfeu", "encoding"),
+        (b"a,b\n1,\x002\n", "nul_byte"),
         (b"PK\x03\x04garbage", "xlsx"),
         (b"unit_code,app\n1,2\n", "missing_column"),
         (b"unit_code,app,installs,colour\n", "unknown_column"),

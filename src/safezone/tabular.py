@@ -201,6 +201,12 @@ def _cell_text(value: object) -> str:  # noqa: PLR0911 - one return per cell typ
 
 
 def _csv_lines(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    if b"\x00" in data:
+        raise _file_error(
+            "nul_byte",
+            "Tệp CSV chứa ký tự NUL: đây không phải tệp văn bản.",
+            "The CSV file contains a NUL byte: it is not a text file.",
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from safezone.accounts.models import User
 from safezone.campaign import service
-from safezone.campaign.models import AdoptionFigure, Organisation
+from safezone.campaign.models import AdoptionFigure, Organisation, Target
 from safezone.db.engine import Database
 from tests.conftest import MakeUser
 
@@ -43,6 +43,7 @@ ENDPOINTS: list[tuple[str, str, Any, str, bool, bool]] = [
         False,
         True,
     ),
+    ("DELETE", "/api/v1/campaign/targets?unit={unit}&app=bluezone", None, WRITE, False, True),
     ("PUT", "/api/v1/campaign/ratios?unit={unit}", {"ratio": 0.5}, WRITE, False, True),
     (
         "POST",
@@ -132,6 +133,8 @@ def orgs(db: Database) -> dict[str, int]:
             session.add(
                 Organisation(code=code, name=code, kind="agency", unit_code=unit, headcount=10)
             )
+            # A target to delete (DELETE /targets).
+            session.add(Target(unit_code=unit, app_code="bluezone", base="population", share=0.5))
         session.flush()
         return {o.code: o.id for o in session.scalars(select(Organisation))}
 

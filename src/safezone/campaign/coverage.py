@@ -448,7 +448,7 @@ def _merge(counts: Iterable[_Count]) -> _Count:
 
 def check_app(session: Session, app_code: str) -> CampaignApp:
     """The app with ``app_code``; raises NotFound (field ``app``)."""
-    app = session.get(CampaignApp, app_code)
+    app = None if "\x00" in app_code else session.get(CampaignApp, app_code)
     if app is None:
         raise NotFound.single(
             "app",

@@ -58,7 +58,8 @@ def _not_found(field: str, what_vi: str, what_en: str, value: object) -> NotFoun
 
 def unit_in_scope(session: Session, scope: Scope | None, unit_code: str) -> Unit:
     """The unit if it exists and lies in ``scope`` (None: everywhere); NotFound otherwise."""
-    unit = session.get(Unit, unit_code)
+    # A code with a NUL byte names nothing (and PostgreSQL refuses it as a parameter).
+    unit = None if "\x00" in unit_code else session.get(Unit, unit_code)
     if unit is None or (scope is not None and not scope.contains(unit)):
         raise _not_found("unit_code", "đơn vị", "unit", unit_code)
     return unit
@@ -199,6 +200,7 @@ def delete_target(
 ) -> None:
     """Remove a unit's own target: it inherits its parent's again."""
     unit = unit_in_scope(session, scope, unit_code)
+    check_app(session, app_code)
     target = session.scalar(
         select(Target).where(Target.unit_code == unit.code, Target.app_code == app_code)
     )
