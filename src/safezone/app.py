@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from safezone import __version__
 from safezone.accounts import api as account_api
 from safezone.accounts import views as account_views
+from safezone.campaign import api as campaign_api
+from safezone.campaign import views as campaign_views
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import api as declaration_api
@@ -84,6 +86,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         messaging_api.router,
         messaging_views.router,
         messaging_gateway_api.router,
+        campaign_api.router,
+        campaign_views.router,
     ):
         app.include_router(router)
     return app

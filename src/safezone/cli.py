@@ -18,6 +18,7 @@ from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 
+from safezone.campaign.cli import app as campaign_app
 from safezone.config import ConfigError, Settings, load_settings
 from safezone.declarations.cli import app as declarations_app
 from safezone.device.cli import app as device_app
@@ -63,6 +64,7 @@ app.add_typer(declarations_app, name="declarations", help="Health declarations t
 app.add_typer(secrets_app, name="secrets", help="Secret key rotation.")
 app.add_typer(device_app, name="device", help="Reference exposure-notification device (bumble).")
 app.add_typer(messaging_app, name="messaging", help="Messaging: contacts, reminders, test sends.")
+app.add_typer(campaign_app, name="campaign", help="Rollout campaign tools.")
 
 DataDirOption = Annotated[
     Path | None,
@@ -219,6 +221,32 @@ def units_import(
     except SafezoneError as error:
         print_domain_error(error)
     console.print(f"units: {result.created} created, {result.updated} updated")
+
+
+units_boundaries_app = typer.Typer(help="Unit boundaries (GeoJSON) for maps.", no_args_is_help=True)
+units_app.add_typer(units_boundaries_app, name="boundaries")
+
+
+@units_boundaries_app.command("import")
+def units_boundaries_import(
+    file: Annotated[Path, typer.Argument(help="A GeoJSON FeatureCollection; property code.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Attach boundaries to units (coverage pages then draw a map); same file twice: no change."""
+    from safezone.units.boundaries import import_geojson
+
+    if not file.is_file():
+        fail(f"FILE: {file} does not exist")
+    database = _database(settings_for(data_dir))
+    try:
+        with database.session() as session:
+            result = import_geojson(session, file.read_bytes())
+    except SafezoneError as error:
+        print_domain_error(error)
+    console.print(
+        f"boundaries: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
 
 
 @units_app.command("show")

@@ -109,6 +109,13 @@ class DeclarationsConfig(BaseModel):
     triage_rules: list[dict[str, Any]] | None = None
 
 
+class CampaignConfig(BaseModel):
+    """The rollout campaign: the province's default smartphone ratio (docs/campaign.md)."""
+
+    # Share of the population with a smartphone where no unit (or ancestor) sets its own.
+    smartphone_ratio: float = Field(default=0.6, gt=0, le=1)
+
+
 class ExposureConfig(BaseModel):
     """The exposure-notification server: codes, publish, export batches, storage, retention."""
 
@@ -289,6 +296,7 @@ class Settings(BaseSettings):
     declarations: DeclarationsConfig = DeclarationsConfig()
     exposure: ExposureConfig = ExposureConfig()
     messaging: MessagingConfig = MessagingConfig()
+    campaign: CampaignConfig = CampaignConfig()
 
     @field_validator("database_url")
     @classmethod

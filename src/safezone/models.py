@@ -45,6 +45,7 @@ from safezone.messaging.models import (
     Template,
 )
 from safezone.ratelimit import RateCounter
+from safezone.units.boundaries import UnitBoundary
 from safezone.units.models import Unit
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "TeamMember",
     "Template",
     "Unit",
+    "UnitBoundary",
     "Upload",
     "UsedCertificate",
     "User",

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from safezone.accounts import service as accounts
 from safezone.accounts.models import Role, User
+from safezone.campaign.demo import seed_campaign_demo
 from safezone.config import Settings, read_demo_secrets
 from safezone.db.engine import Database, sqlite_file
 from safezone.db.migrate import upgrade
@@ -28,12 +29,14 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
     ("xacminh.tinh", Role.VERIFIER, "54"),
     ("chiendich.tuyhoa", Role.CAMPAIGN_OFFICER, "555"),
     ("tnv.phuong1", Role.VOLUNTEER, "22015"),
+    ("baocao.ubndtuyhoa", Role.ORG_REPORTER, "555"),  # campaign.demo binds it to its organisation
 )
 
 
 def build_registry(settings: Settings) -> Registry:
     """Every job kind the worker knows (domains add theirs here)."""
     from safezone.accounts import tasks as account_tasks
+    from safezone.campaign import tasks as campaign_tasks
     from safezone.declarations import tasks as declaration_tasks
     from safezone.exposure import tasks as exposure_tasks
     from safezone.messaging import tasks as messaging_tasks
@@ -44,6 +47,7 @@ def build_registry(settings: Settings) -> Registry:
     declaration_tasks.register(registry, settings)
     exposure_tasks.register(registry, settings)  # export batches + retention
     messaging_tasks.register(registry, settings)  # the reminder planner
+    campaign_tasks.register(registry, settings)  # door-to-door and usage figures, hourly
     return registry
 
 
@@ -117,6 +121,7 @@ def prepare_demo(
             result.staff_passwords[username] = password
     _remember_staff_passwords(settings.data_dir, result.staff_passwords)
     _prepare_exposure_demo(settings, database)
+    database.run(seed_campaign_demo)
     return result
 
 

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 #: Roles that use pages, as in ``safezone.accounts.models.Role``; ``None`` is a citizen or anyone
 #: without an account.
 ADMIN, OFFICER, VERIFIER = "admin", "health_officer", "verifier"
-CAMPAIGN = "campaign_officer"
+CAMPAIGN, ORG_REPORTER = "campaign_officer", "org_reporter"
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ class Page:
 
 
 #: Every HTML page. Path parameters are filled from the seeded data by name: ``code`` (a unit),
-#: ``token`` (a citizen's update link), ``declaration_id``; ``pass_token`` for queries;
-#: ``msg_campaign_id`` (a send) and ``link_token`` (an install-confirmation link).
+#: ``token`` (a citizen's update link), ``declaration_id``, ``organisation_id``; ``pass_token``
+#: for queries; ``msg_campaign_id`` (a send) and ``link_token`` (an install-confirmation link).
 PAGES: tuple[Page, ...] = (
     Page("/login", None),
     Page("/account/password", OFFICER),
@@ -86,6 +86,15 @@ PAGES: tuple[Page, ...] = (
     Page("/messaging/templates", CAMPAIGN),
     Page("/messaging/contacts/import", CAMPAIGN),
     Page("/i/{link_token}", None),
+    Page("/campaign", CAMPAIGN, charts=True),  # a choropleth: the seed gives boundaries
+    Page("/campaign", ADMIN, query="?unit=54", variant="province", charts=True),  # sorted bars
+    Page("/campaign", OFFICER, query="?unit={commune}", variant="commune", charts=True),
+    Page("/campaign/rankings", CAMPAIGN),
+    Page("/campaign/behind", CAMPAIGN),
+    Page("/campaign/targets", CAMPAIGN),
+    Page("/campaign/organisations", CAMPAIGN),
+    Page("/campaign/organisations", ORG_REPORTER, variant="own"),
+    Page("/campaign/organisations/{organisation_id}", ORG_REPORTER),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),

@@ -10,6 +10,7 @@ A screenshot of every visit is saved; the folder is printed at the end of the ru
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +18,22 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from safezone.accounts import service as accounts
 from safezone.app import create_app
+from safezone.campaign.demo import REPORTER as DEMO_REPORTER
+from safezone.campaign.demo import REPORTER_ORG as DEMO_REPORTER_ORG
+from safezone.campaign.demo import seed_campaign_demo
+from safezone.campaign.models import Organisation
 from safezone.config import ExposureConfig, Settings
 from safezone.db.engine import Database
 from safezone.exposure import export, signing, wire
 from safezone.exposure.storage import storage_from_settings
+from safezone.units.boundaries import import_geojson
+from safezone.units.models import Unit
 from tests.browser.conftest import serve
-from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, PAGES, VERIFIER, Page
+from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, ORG_REPORTER, PAGES, VERIFIER, Page
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import Phone, make_keys, new_app_key
@@ -51,6 +59,23 @@ class Site:
     logins: dict[str, Any] = field(default_factory=dict)  # role -> Playwright storage state
 
 
+def _squares(session: Any, parent: str) -> bytes:
+    """Made-up square boundaries for the communes of ``parent`` (the coverage page's map)."""
+    codes = session.scalars(select(Unit.code).where(Unit.parent_code == parent)).all()
+    features = []
+    for n, code in enumerate(sorted(codes)):
+        x, y = 109.2 + (n % 5) * 0.02, 13.0 + (n // 5) * 0.02
+        ring = [[x, y], [x + 0.02, y], [x + 0.02, y + 0.02], [x, y + 0.02], [x, y]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
 def _seed(settings: Settings, db: Database) -> dict[str, object]:
     """Staff of each role; declarations with daily updates, follow-ups and an outcome; issued,
     claimed and revoked codes; published keys and an export. Returns the path values."""
@@ -62,6 +87,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             ("yte.tuyhoa", OFFICER, DISTRICT),
             ("xacminh.tuyhoa", VERIFIER, DISTRICT),
             ("chiendich.tuyhoa", CAMPAIGN, DISTRICT),
+            (DEMO_REPORTER, ORG_REPORTER, DISTRICT),
         ):
             user = accounts.create_user(
                 session, username=username, password=PASSWORD, role=role, unit_code=unit
@@ -136,6 +162,12 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             session, settings, storage_from_settings(settings), now=now + dt.timedelta(hours=3)
         )
     assert report.keys, "the export wrote no key"
+    with db.session() as session:
+        seed_campaign_demo(session)
+        import_geojson(session, _squares(session, DISTRICT))
+        organisation_id = session.scalar(
+            select(Organisation.id).where(Organisation.code == DEMO_REPORTER_ORG)
+        )
     return {
         "code": DISTRICT,
         "district": DISTRICT,
@@ -144,6 +176,7 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
         "pass_token": first["pass_token"],
         "declaration_id": first["id"],
         **seed_messaging(settings, db, officer="chiendich.tuyhoa", district=DISTRICT),
+        "organisation_id": organisation_id,
     }
 
 
@@ -170,6 +203,7 @@ def site(
                 (OFFICER, "yte.tuyhoa"),
                 (VERIFIER, "xacminh.tuyhoa"),
                 (CAMPAIGN, "chiendich.tuyhoa"),
+                (ORG_REPORTER, DEMO_REPORTER),
             ):
                 context = browser.new_context()
                 page = context.new_page()

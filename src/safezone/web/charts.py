@@ -8,6 +8,7 @@ in their Content-Security-Policy. A figure without any non-zero value shows "No 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from markupsafe import Markup
@@ -16,18 +17,28 @@ from safezone.web import i18n
 
 
 def has_data(figure: Any) -> bool:
-    """Whether any trace of ``figure`` holds a non-zero value (bar and line charts: ``y``)."""
+    """Whether any trace of ``figure`` holds a non-zero value (bar and line charts: ``y``;
+    maps such as choropleths: ``z``)."""
     for trace in figure.data:
-        values = trace.y if getattr(trace, "y", None) is not None else ()
+        values = next(
+            (v for v in (getattr(trace, "y", None), getattr(trace, "z", None)) if v is not None),
+            (),
+        )
         if any(value for value in values):
             return True
     return False
 
 
-def chart(figure: Any, *, chart_id: str) -> Markup:
+#: Plotly's map traces fetch a world base map from its CDN; an empty local one stands in (our
+#: maps draw only the units' own boundaries).
+MAP_CONFIG = {"topojsonURL": "/static/topojson/"}
+
+
+def chart(figure: Any, *, chart_id: str, config: dict[str, Any] | None = None) -> Markup:
     """The HTML for ``figure``: a placeholder with the figure's JSON, or a "no data" notice.
 
-    ``chart_id`` becomes the element id (tests and styles find the chart by it).
+    ``chart_id`` becomes the element id (tests and styles find the chart by it); ``config``
+    goes to ``Plotly.newPlot`` (``MAP_CONFIG`` for maps).
     """
     if not has_data(figure):
         return Markup('<p class="chart-empty" id="{}" data-testid="chart-empty">{}</p>').format(
@@ -42,6 +53,12 @@ def chart(figure: Any, *, chart_id: str) -> Markup:
     # autoescape of the attribute value keeps the JSON inert (no "</script>" tricks possible).
     return Markup('<div class="chart" id="{}" data-figure="{}" data-failed="{}"></div>').format(
         chart_id,
-        figure.to_json(),
+        figure.to_json() if not config else _with_config(figure.to_json(), config),
         i18n.gettext("The chart could not be drawn; the table below has the same numbers."),
     )
+
+
+def _with_config(figure_json: str, config: dict[str, Any]) -> str:
+    data = json.loads(figure_json)
+    data["config"] = config
+    return json.dumps(data)
