@@ -30,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 LANDING: dict[Role, str] = {
     Role.HEALTH_OFFICER: "/declarations",
     Role.VERIFIER: "/exposure/codes",
+    Role.CAMPAIGN_OFFICER: "/campaign",
 }
 
 
