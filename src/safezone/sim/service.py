@@ -105,6 +105,7 @@ def read_adoption_csv(text: str, known_codes: Sequence[str] | None = None) -> di
     known = set(known_codes) if known_codes is not None else None
     errors: list[FieldError] = []
     out: dict[str, float] = {}
+    seen: set[str] = set()
     for i, raw in enumerate(reader, start=2):
         if i - 1 > MAX_ADOPTION_ROWS:
             errors.append(_row_error(i, "unit_code", "too_many_rows", "quá nhiều dòng",
@@ -120,10 +121,11 @@ def read_adoption_csv(text: str, known_codes: Sequence[str] | None = None) -> di
             errors.append(_row_error(i, "unit_code", "unknown_unit",
                                      f"không có đơn vị mã {code!r}", f"no unit has code {code!r}"))
             continue
-        if code in out:
+        if code in seen:
             errors.append(_row_error(i, "unit_code", "duplicate", f"mã {code!r} lặp lại",
                                      f"code {code!r} appears twice"))
             continue
+        seen.add(code)
         try:
             share = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
         except ValueError:
