@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 pytest.importorskip("covasim")
 
-from safezone.cli import app  # noqa: E402
-from safezone.config import Settings  # noqa: E402
-from safezone.db.engine import Database  # noqa: E402
-from safezone.sim import service  # noqa: E402
+from safezone.cli import app
+from safezone.config import Settings
+from safezone.db.engine import Database
+from safezone.sim import service
 
 runner = CliRunner()
 
@@ -30,8 +30,22 @@ def test_run_json_and_stored(env: Settings, db: Database, tmp_path: Path) -> Non
     adoption.write_text("unit_code,adoption\n555,0.6\n557,0.2\n", encoding="utf-8")
     result = runner.invoke(
         app,
-        ["sim", "run", "--adoption", str(adoption), "--days", "15", "--seeds", "2",
-         "--scale", "0.004", "--format", "json", "--workers", "1"],
+        [
+            "sim",
+            "run",
+            "--adoption",
+            str(adoption),
+            "--days",
+            "15",
+            "--seeds",
+            "2",
+            "--scale",
+            "0.004",
+            "--format",
+            "json",
+            "--workers",
+            "1",
+        ],
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output.strip().splitlines()[-1])
@@ -40,8 +54,12 @@ def test_run_json_and_stored(env: Settings, db: Database, tmp_path: Path) -> Non
     assert len(out["districts"]) == 9
     tuy_hoa = next(d for d in out["districts"] if d["code"] == "555")
     assert tuy_hoa["name"] == "Thành phố Tuy Hòa"
-    for key in ("infections_without_app", "infections_with_app", "infections_averted",
-                "averted_share"):
+    for key in (
+        "infections_without_app",
+        "infections_with_app",
+        "infections_averted",
+        "averted_share",
+    ):
         assert set(out["overall"][key]) == {"mean", "low", "high"}
     with db.session() as session:
         stored = service.get_run(session, out["run_id"])
@@ -71,9 +89,28 @@ def test_campaign_adoption_says_what_is_missing(env: Settings) -> None:
 def test_plan_table(env: Settings) -> None:
     result = runner.invoke(
         app,
-        ["sim", "plan", "--budget-volunteer-days", "100", "--reminders", "0",
-         "--adoption", str(_low_csv()), "--days", "12", "--seeds", "1", "--scale", "0.002",
-         "--confirm-scale", "0.002", "--steps", "1", "--workers", "1"],
+        [
+            "sim",
+            "plan",
+            "--budget-volunteer-days",
+            "100",
+            "--reminders",
+            "0",
+            "--adoption",
+            str(_low_csv()),
+            "--days",
+            "12",
+            "--seeds",
+            "1",
+            "--scale",
+            "0.002",
+            "--confirm-scale",
+            "0.002",
+            "--steps",
+            "1",
+            "--workers",
+            "1",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Greedy plan" in result.output
@@ -81,5 +118,4 @@ def test_plan_table(env: Settings) -> None:
 
 
 def _low_csv() -> Path:
-    path = Path(__file__).parent / "data" / "adoption_low.csv"
-    return path
+    return Path(__file__).parent / "data" / "adoption_low.csv"

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("covasim")
 
-from safezone.en.risk import Infectiousness, RiskLevel, cwa_default, evaluate  # noqa: E402
-from safezone.sim import engine  # noqa: E402
-from safezone.sim.gaen import (  # noqa: E402
+from safezone.en.risk import Infectiousness, RiskLevel, cwa_default, evaluate
+from safezone.sim import engine
+from safezone.sim.gaen import (
     DAY0,
     GaenLayer,
     GaenParams,
@@ -24,13 +24,13 @@ from safezone.sim.gaen import (  # noqa: E402
     infectiousness_for,
     transmissions_between_app_users,
 )
-from safezone.sim.population import (  # noqa: E402
+from safezone.sim.population import (
     CommuneSpec,
     Population,
     PopulationParams,
     build_population,
 )
-from safezone.sim.scenario import Scenario, run_seeds, summarise  # noqa: E402
+from safezone.sim.scenario import Scenario, run_seeds, summarise
 
 DATA = Path(__file__).parent / "data"
 TREE = tuple(
@@ -117,8 +117,10 @@ def test_averted_grows_with_adoption() -> None:
     scenario = Scenario(TREE, days=40, scale=1.0, epi=EPI)
     tables = [dict.fromkeys((c.code for c in TREE), a) for a in (0.0, 0.2, 0.8)]
     results = run_seeds(scenario, [1, 2, 3], tables)
-    averted = [summarise(scenario, results, arm)["overall"]["infections_averted"]["mean"]
-               for arm in range(3)]
+    averted = [
+        summarise(scenario, results, arm)["overall"]["infections_averted"]["mean"]
+        for arm in range(3)
+    ]
     assert averted[0] == 0
     assert averted[1] < averted[2]
     assert averted[2] > 0

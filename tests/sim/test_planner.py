@@ -66,7 +66,10 @@ def test_adoption_csv_validates_every_row() -> None:
         )
     fields = [e.field for e in caught.value.errors]
     assert fields == [
-        "row[2].adoption", "row[3].unit_code", "row[4].unit_code", "row[5].unit_code",
+        "row[2].adoption",
+        "row[3].unit_code",
+        "row[4].unit_code",
+        "row[5].unit_code",
         "row[6].adoption",
     ]
     assert all(e.message_vi and e.message_en for e in caught.value.errors)

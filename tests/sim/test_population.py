@@ -18,8 +18,17 @@ DATA = Path(__file__).parent / "data"
 TREE = [CommuneSpec(**c) for c in json.loads((DATA / "small_tree.json").read_text())["communes"]]
 #: A coarse age pyramid (lo, hi, share) so these tests run without the engine installed.
 AGES = np.array(
-    [[0, 9, 0.16], [10, 19, 0.14], [20, 29, 0.16], [30, 39, 0.16], [40, 49, 0.14],
-     [50, 59, 0.11], [60, 69, 0.08], [70, 79, 0.03], [80, 99, 0.02]]
+    [
+        [0, 9, 0.16],
+        [10, 19, 0.14],
+        [20, 29, 0.16],
+        [30, 39, 0.16],
+        [40, 49, 0.14],
+        [50, 59, 0.11],
+        [60, 69, 0.08],
+        [70, 79, 0.03],
+        [80, 99, 0.02],
+    ]
 )
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -32,7 +32,7 @@ DataDirOption = Annotated[
 ]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How results are printed."""
 
     table = "table"
@@ -81,8 +81,12 @@ def _progress_bar(label: str) -> tuple[Any, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     task = progress.add_task(label, total=None)
 
@@ -128,7 +132,9 @@ def run(
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
     app_code: Annotated[str, typer.Option(help="Campaign app code (with 'campaign').")] = "",
     root: Annotated[str | None, typer.Option(help="Unit code to simulate (default: all).")] = None,
-    workers: Annotated[int, typer.Option(min=0, max=256, help="Local processes (0: one per CPU).")] = 0,
+    workers: Annotated[
+        int, typer.Option(min=0, max=256, help="Local processes (0: one per CPU).")
+    ] = 0,
     dask_scheduler: Annotated[
         str | None, typer.Option(help="Run the seeds on this existing Dask scheduler.")
     ] = None,
@@ -152,8 +158,11 @@ def run(
     try:
         with progress:
             results = run_seeds(
-                scenario, seed_list, [table],
-                workers=workers or (os.cpu_count() or 1), dask_scheduler=dask_scheduler,
+                scenario,
+                seed_list,
+                [table],
+                workers=workers or (os.cpu_count() or 1),
+                dask_scheduler=dask_scheduler,
                 progress=update,
             )
     except engine.EngineMissing as error:
@@ -165,9 +174,11 @@ def run(
     if store:
         with database.session() as session:
             row = service.create_run(
-                session, kind="run", params={**scenario.to_json(), "adoption": table,
-                                             "adoption_source": adoption},
-                seeds=seed_list, label=f"run {adoption}",
+                session,
+                kind="run",
+                params={**scenario.to_json(), "adoption": table, "adoption_source": adoption},
+                seeds=seed_list,
+                label=f"run {adoption}",
             )
             service.finish_run(session, row, summary, summary["engine"])
             session.commit()
@@ -184,14 +195,19 @@ def _print_table(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{summary['engine']}, {summary['days']} days, scale {summary['scale']}, "
-                  f"{len(summary['seeds'])} seeds (mean, 95% interval)")
+    table = Table(
+        title=f"{summary['engine']}, {summary['days']} days, scale {summary['scale']}, "
+        f"{len(summary['seeds'])} seeds (mean, 95% interval)"
+    )
     for column in ("district", "without app", "with app", "averted", "share", "notified"):
         table.add_column(column)
     for row in [*summary["districts"], {"name": "TOTAL", **summary["overall"]}]:
         table.add_row(
-            row["name"], _fmt(row["infections_without_app"]), _fmt(row["infections_with_app"]),
-            _fmt(row["infections_averted"]), f"{row['averted_share']['mean']:.1%}",
+            row["name"],
+            _fmt(row["infections_without_app"]),
+            _fmt(row["infections_with_app"]),
+            _fmt(row["infections_averted"]),
+            f"{row['averted_share']['mean']:.1%}",
             _fmt(row["notifications"]),
         )
     Console().print(table)
@@ -227,24 +243,34 @@ def plan(
     database = _database(_settings(data_dir))
     try:
         communes, table, names = _inputs(database, adoption, app_code, root)
-        yield_table = (
-            read_yields_csv(yields.read_text(encoding="utf-8-sig")) if yields else {}
-        )
+        yield_table = read_yields_csv(yields.read_text(encoding="utf-8-sig")) if yields else {}
     except SafezoneError as error:
         print_domain_error(error)
     progress, update = _progress_bar("plan")
     with progress:
         result = run_plan(
-            communes, table, yield_table, budget_volunteer_days, reminders,
-            days=days, seeds=seeds, scale=scale, confirm_scale=confirm_scale, steps=steps,
-            workers=workers or (os.cpu_count() or 1), dask_scheduler=dask_scheduler,
+            communes,
+            table,
+            yield_table,
+            budget_volunteer_days,
+            reminders,
+            days=days,
+            seeds=seeds,
+            scale=scale,
+            confirm_scale=confirm_scale,
+            steps=steps,
+            workers=workers or (os.cpu_count() or 1),
+            dask_scheduler=dask_scheduler,
             progress=update,
         )
     for row in result["rows"]:
         row["name"] = names.get(row["district_code"], row["district_code"])
     with database.session() as session:
         stored = service.create_run(
-            session, kind="plan", params=result["params"], seeds=result["seeds"],
+            session,
+            kind="plan",
+            params=result["params"],
+            seeds=result["seeds"],
             label=f"plan {budget_volunteer_days:g} volunteer-days",
         )
         service.finish_run(session, stored, result, result["engine"])
@@ -263,7 +289,9 @@ def plan(
         out.add_column(column)
     for row in result["rows"]:
         out.add_row(
-            row["name"], f"{row['volunteer_days']:,.0f}", f"{row['reminders']:,.0f}",
+            row["name"],
+            f"{row['volunteer_days']:,.0f}",
+            f"{row['reminders']:,.0f}",
             f"{row['adoption_before']:.0%} -> {row['adoption_after']:.0%}",
             f"{row['averted_per_volunteer_day']:.2f}",
         )

@@ -96,7 +96,8 @@ class DayView:
         """Per agent: day infectiousness ended (recovery or death; NaN if not yet)."""
         rec = np.asarray(self._people.date_recovered)
         dead = np.asarray(self._people.date_dead)
-        return np.fmin(rec, dead)
+        out: npt.NDArray[np.float64] = np.fmin(rec, dead)
+        return out
 
     def alive(self) -> npt.NDArray[np.bool_]:
         """Per agent: not dead."""
@@ -184,9 +185,7 @@ def run(
         "verbose": 0,
         "quar_period": epi.quar_period,
         "beta_layer": {k: specs[k].beta for k in keys},
-        "contacts": {
-            k: max(1.0, 2 * len(population.layers[k]) / max(n, 1)) for k in keys
-        },
+        "contacts": {k: max(1.0, 2 * len(population.layers[k]) / max(n, 1)) for k in keys},
         "dynam_layer": dict.fromkeys(keys, 0),
         "iso_factor": {k: specs[k].iso_factor for k in keys},
         "quar_factor": {k: specs[k].quar_factor for k in keys},

@@ -135,8 +135,11 @@ def _app_graph(population: Population, app: npt.NDArray[np.bool_]) -> _AppGraph:
     n = population.size
     if not a:
         return _AppGraph(
-            np.zeros(n + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32),
-            np.zeros(0, np.float32), np.zeros(0, bool),
+            np.zeros(n + 1, np.int64),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, bool),
         )
     src = np.concatenate(a)
     order = np.argsort(src, kind="stable")
@@ -215,9 +218,7 @@ class GaenLayer:
         diagnosed = view.diagnosed_today()
         if diagnosed.size:
             users = diagnosed[self.app[diagnosed]]
-            share = users[
-                (self._u_code[users] < p.p_code) & (self._u_upload[users] < p.p_upload)
-            ]
+            share = users[(self._u_code[users] < p.p_code) & (self._u_upload[users] < p.p_upload)]
             if share.size:
                 onset = view.date_symptomatic()[share]
                 for agent, sym in zip(share.tolist(), onset.tolist(), strict=True):
@@ -257,21 +258,32 @@ class GaenLayer:
             meters = g.distance[sel] * self._rng.lognormal(0, p.daily_distance_sigma, sel.size)
             date = DAY0 + dt.timedelta(days=day)
             for k, v in enumerate(g.partner[sel].tolist()):
-                windows = self._windows(date, infectiousness, float(minutes[k]),
-                                        float(meters[k]), self._offset[u] + self._offset[v])
+                windows = self._windows(
+                    date,
+                    infectiousness,
+                    float(minutes[k]),
+                    float(meters[k]),
+                    self._offset[u] + self._offset[v],
+                )
                 self._store.setdefault(v, []).extend(windows)
                 touched.add(v)
         return touched
 
     def _windows(
-        self, date: dt.date, infectiousness: Infectiousness, minutes: float, meters: float,
+        self,
+        date: dt.date,
+        infectiousness: Infectiousness,
+        minutes: float,
+        meters: float,
         offset: float,
     ) -> list[ExposureWindow]:
         """Split a contact into windows of up to 30 minutes of scans."""
         interval = self.params.scan_interval_s
         n_scans = max(1, round(minutes * 60 / interval))
         typical = attenuation_db(
-            meters, self.params, offset,
+            meters,
+            self.params,
+            offset,
             self._rng.normal(0.0, self.params.shadowing_sigma_db, n_scans),
         )
         dips = np.abs(self._rng.normal(0.0, 2.0, n_scans))
@@ -316,9 +328,7 @@ class GaenLayer:
                 newly.append(v)
         # Drop stores that can no longer matter (nothing within the last 14 days).
         if len(self._store) > 4 * max(len(touched), 1024):
-            self._store = {
-                k: w for k, w in self._store.items() if w and w[-1].date >= oldest
-            }
+            self._store = {k: w for k, w in self._store.items() if w and w[-1].date >= oldest}
         inds = np.asarray(newly, dtype=np.int64)
         self.app_quarantined[inds] = True
         view.quarantine(inds, t + self.params.quarantine_delay, self.params.quarantine_days)
@@ -344,4 +354,3 @@ def transmissions_between_app_users(
 def per_group(values: npt.NDArray[np.bool_], groups: npt.NDArray[np.int32], n: int) -> list[int]:
     """Count of true ``values`` per group index."""
     return [int(x) for x in np.bincount(groups[values], minlength=n)]
-

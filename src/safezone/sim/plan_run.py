@@ -23,8 +23,10 @@ def read_yields_csv(text: str) -> dict[str, Yield]:
     missing = [c for c in need if c not in (reader.fieldnames or [])]
     if missing:
         raise InvalidInput(
-            *(FieldError(c, "missing_column", f"thiếu cột {c!r}", f"missing column {c!r}")
-              for c in missing)
+            *(
+                FieldError(c, "missing_column", f"thiếu cột {c!r}", f"missing column {c!r}")
+                for c in missing
+            )
         )
     out: dict[str, Yield] = {}
     errors: list[FieldError] = []
@@ -35,11 +37,14 @@ def read_yields_csv(text: str) -> dict[str, Yield]:
         except (TypeError, ValueError):
             vd = rem = -1.0
         if not (0 <= vd <= 10_000 and 0 <= rem <= 1):
-            errors.append(FieldError(
-                f"row[{i}].installs_per_volunteer_day", "out_of_range",
-                f"dòng {i}: năng suất phải là số không âm (tối đa 10000 / 1)",
-                f"row {i}: yields must be non-negative numbers (at most 10000 / 1)",
-            ))
+            errors.append(
+                FieldError(
+                    f"row[{i}].installs_per_volunteer_day",
+                    "out_of_range",
+                    f"dòng {i}: năng suất phải là số không âm (tối đa 10000 / 1)",
+                    f"row {i}: yields must be non-negative numbers (at most 10000 / 1)",
+                )
+            )
             continue
         out[(row["unit_code"] or "").strip()] = Yield(vd, rem)
     if errors:
@@ -78,36 +83,50 @@ def run_plan(
     n_evals = steps * (int(volunteer_days > 0) + int(reminders > 0))
 
     def evaluate(tables: Sequence[Mapping[str, float]]) -> list[float]:
-        results = run_seeds(search, seed_list, tables, workers=workers,
-                            dask_scheduler=dask_scheduler)
-        return [
-            sum(_averted(results, arm)) / len(results) / scale for arm in range(len(tables))
-        ]
+        results = run_seeds(
+            search, seed_list, tables, workers=workers, dask_scheduler=dask_scheduler
+        )
+        return [sum(_averted(results, arm)) / len(results) / scale for arm in range(len(tables))]
 
     plan = planner.plan(
-        volunteer_days, reminders, evaluate, steps=steps,
+        volunteer_days,
+        reminders,
+        evaluate,
+        steps=steps,
         on_step=(lambda done, _total: progress(done, n_evals + 1)) if progress else None,
     )
     searched = time.perf_counter() - started
     confirm = Scenario(tuple(communes), days=days, scale=confirm_scale, epi=epi)
     confirm_list = list(range(1, (confirm_seeds or seeds) + 1))
     confirmed = run_seeds(
-        confirm, confirm_list, [plan.adoption_greedy, plan.adoption_proportional],
-        workers=workers, dask_scheduler=dask_scheduler,
+        confirm,
+        confirm_list,
+        [plan.adoption_greedy, plan.adoption_proportional],
+        workers=workers,
+        dask_scheduler=dask_scheduler,
     )
     if progress:
         progress(n_evals + 1, n_evals + 1)
     return {
         "engine": confirmed[0].engine if confirmed else engine.ENGINE_NAME,
-        "params": {**search.to_json(), "current": dict(current),
-                   "yields": {k: asdict(v) for k, v in yields.items()},
-                   "volunteer_days": volunteer_days, "reminders": reminders, "steps": steps,
-                   "confirm_scale": confirm_scale},
+        "params": {
+            **search.to_json(),
+            "current": dict(current),
+            "yields": {k: asdict(v) for k, v in yields.items()},
+            "volunteer_days": volunteer_days,
+            "reminders": reminders,
+            "steps": steps,
+            "confirm_scale": confirm_scale,
+        },
         "seeds": seed_list,
         "rows": [asdict(r) for r in plan.rows],
-        "search": {"scale": scale, "averted_greedy": plan.averted_greedy,
-                   "averted_proportional": plan.averted_proportional,
-                   "steps": [list(s) for s in plan.steps], "seconds": round(searched, 1)},
+        "search": {
+            "scale": scale,
+            "averted_greedy": plan.averted_greedy,
+            "averted_proportional": plan.averted_proportional,
+            "steps": [list(s) for s in plan.steps],
+            "seconds": round(searched, 1),
+        },
         "confirmation": {
             "scale": confirm_scale,
             "seeds": confirm_list,

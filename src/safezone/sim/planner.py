@@ -87,7 +87,7 @@ class Planner:
         self.yields = dict(yields or {})
         self.max_adoption = max_adoption
         self.districts = list(dict.fromkeys(c.district_code for c in self.communes))
-        self.population = {d: 0 for d in self.districts}
+        self.population = dict.fromkeys(self.districts, 0)
         for c in self.communes:
             self.population[c.district_code] += c.population
 
@@ -108,7 +108,9 @@ class Planner:
             )
             gain[d] = installs / self.population[d] if self.population[d] else 0.0
         return {
-            c.code: min(self.max_adoption, max(self._base(c), self._base(c) + gain[c.district_code]))
+            c.code: min(
+                self.max_adoption, max(self._base(c), self._base(c) + gain[c.district_code])
+            )
             for c in self.communes
         }
 

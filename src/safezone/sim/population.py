@@ -177,7 +177,9 @@ def _clique_edges(starts: IntArray, sizes: IntArray) -> tuple[IntArray, IntArray
 
 
 def _random_within_groups(
-    members: IntArray, groups: npt.NDArray[np.int64], picks: npt.NDArray[np.float64],
+    members: IntArray,
+    groups: npt.NDArray[np.int64],
+    picks: npt.NDArray[np.float64],
     rng: np.random.Generator,
 ) -> tuple[IntArray, IntArray]:
     """Each member draws about ``picks`` partners from its own group (fractional picks are
@@ -215,9 +217,7 @@ def _split_groups(
     return group
 
 
-def _layer(
-    spec: LayerSpec, p1: IntArray, p2: IntArray, rng: np.random.Generator
-) -> Layer:
+def _layer(spec: LayerSpec, p1: IntArray, p2: IntArray, rng: np.random.Generator) -> Layer:
     n = p1.size
     duration = (spec.duration_min * rng.lognormal(0.0, spec.duration_sigma, n)).astype(np.float32)
     distance = (spec.distance_m * rng.lognormal(0.0, spec.distance_sigma, n)).astype(np.float32)
@@ -228,6 +228,58 @@ def _layer(
     mean = float(weight.mean()) if n else 1.0
     weight = (weight / mean).astype(np.float32)
     return Layer(spec.key, p1, p2, duration, distance, weight)
+
+
+def _school_and_work(
+    age: FloatArray,
+    commune_index: IntArray,
+    district_index: IntArray,
+    n_communes: int,
+    n_districts: int,
+    params: PopulationParams,
+    rng: np.random.Generator,
+) -> dict[str, Layer]:
+    """School classes and workplaces."""
+    specs = params.layers
+    n_agents = int(age.size)
+    agents = np.arange(n_agents, dtype=np.int32)
+    out: dict[str, Layer] = {}
+    # Schools: primary and lower secondary (6-14) in the commune, upper secondary (15-17) in
+    # the district; classes by single year of age.
+    school_age = (age >= 6) & (age < 18) & (rng.random(n_agents) < params.school_enrolment)
+    students = agents[school_age]
+    year = np.floor(age[students]).astype(np.int64)
+    local = commune_index[students].astype(np.int64) * 100 + year
+    _, inverse, cohort = np.unique(local, return_inverse=True, return_counts=True)
+    # A cohort too small for a class (a scaled-down run) goes to the district's school.
+    in_commune = (year < 15) & (cohort[inverse] >= params.class_size // 2)
+    area = np.where(
+        in_commune,
+        commune_index[students].astype(np.int64),
+        n_communes + district_index[students].astype(np.int64),
+    )
+    classes = _split_groups(area * 100 + year, params.class_size, rng)
+    s_picks = np.full(students.size, specs["s"].picks)
+    s1, s2 = _random_within_groups(students, classes, s_picks, rng)
+    out["s"] = _layer(specs["s"], s1, s2, rng)
+
+    # Workplaces: in the home district, some commuting to another district (weighted by size).
+    working = (
+        (age >= 18) & (age < 65) & ~school_age & (rng.random(n_agents) < params.employment_rate)
+    )
+    workers = agents[working]
+    work_district = district_index[workers].astype(np.int64)
+    if n_districts > 1:
+        commuters = rng.random(workers.size) < params.commute_share
+        weights = np.bincount(district_index, minlength=n_districts).astype(np.float64)
+        work_district[commuters] = rng.choice(
+            n_districts, int(commuters.sum()), p=weights / weights.sum()
+        )
+    places = _split_groups(work_district, params.workplace_size, rng)
+    w1, w2 = _random_within_groups(workers, places, np.full(workers.size, specs["w"].picks), rng)
+    out["w"] = _layer(specs["w"], w1, w2, rng)
+
+    return out
 
 
 def build_population(
@@ -269,9 +321,11 @@ def build_population(
     household = np.repeat(np.arange(hh_sizes.size, dtype=np.int32), hh_sizes)
     hh_start = (np.cumsum(hh_sizes) - hh_sizes).astype(np.int32)
 
-    district_index = np.array(
-        [district_of[c.district_code] for c in communes], np.int32
-    )[commune_index] if n_agents else np.zeros(0, np.int32)
+    district_index = (
+        np.array([district_of[c.district_code] for c in communes], np.int32)[commune_index]
+        if n_agents
+        else np.zeros(0, np.int32)
+    )
 
     # Ages: the first member of a household is an adult (20+), the rest follow the pyramid.
     age = _sample_ages(n_agents, age_brackets, rng)
@@ -283,38 +337,12 @@ def build_population(
     h1, h2 = _clique_edges(hh_start, hh_sizes)
     layers["h"] = _layer(specs["h"], h1, h2, rng)
 
-    # Schools: primary and lower secondary (6-14) in the commune, upper secondary (15-17) in
-    # the district; classes by single year of age.
     agents = np.arange(n_agents, dtype=np.int32)
-    school_age = (age >= 6) & (age < 18) & (rng.random(n_agents) < params.school_enrolment)
-    students = agents[school_age]
-    year = np.floor(age[students]).astype(np.int64)
-    local = commune_index[students].astype(np.int64) * 100 + year
-    _, inverse, cohort = np.unique(local, return_inverse=True, return_counts=True)
-    # A cohort too small for a class (a scaled-down run) goes to the district's school.
-    in_commune = (year < 15) & (cohort[inverse] >= params.class_size // 2)
-    area = np.where(
-        in_commune, commune_index[students].astype(np.int64),
-        len(communes) + district_index[students].astype(np.int64),
-    )
-    classes = _split_groups(area * 100 + year, params.class_size, rng)
-    s_picks = np.full(students.size, specs["s"].picks)
-    s1, s2 = _random_within_groups(students, classes, s_picks, rng)
-    layers["s"] = _layer(specs["s"], s1, s2, rng)
-
-    # Workplaces: in the home district, some commuting to another district (weighted by size).
-    working = (age >= 18) & (age < 65) & ~school_age & (rng.random(n_agents) < params.employment_rate)
-    workers = agents[working]
-    work_district = district_index[workers].astype(np.int64)
-    if len(districts) > 1:
-        commuters = rng.random(workers.size) < params.commute_share
-        weights = np.bincount(district_index, minlength=len(districts)).astype(np.float64)
-        work_district[commuters] = rng.choice(
-            len(districts), int(commuters.sum()), p=weights / weights.sum()
+    layers.update(
+        _school_and_work(
+            age, commune_index, district_index, len(communes), len(districts), params, rng
         )
-    places = _split_groups(work_district, params.workplace_size, rng)
-    w1, w2 = _random_within_groups(workers, places, np.full(workers.size, specs["w"].picks), rng)
-    layers["w"] = _layer(specs["w"], w1, w2, rng)
+    )
 
     # Community: anyone in the same commune.
     c1, c2 = _random_within_groups(

@@ -53,10 +53,7 @@ class Scenario:
 def adoption_vector(communes: Sequence[CommuneSpec], adoption: Adoption) -> npt.NDArray[np.float64]:
     """Per commune share: its own figure, else its district's, else 0."""
     return np.array(
-        [
-            float(adoption.get(c.code, adoption.get(c.district_code, 0.0)))
-            for c in communes
-        ],
+        [float(adoption.get(c.code, adoption.get(c.district_code, 0.0))) for c in communes],
         dtype=np.float64,
     )
 
@@ -86,7 +83,9 @@ class SeedResult:
 
 
 def _summarise(
-    population: Population, run: engine.RunResult, app: npt.NDArray[np.bool_],
+    population: Population,
+    run: engine.RunResult,
+    app: npt.NDArray[np.bool_],
     layer: GaenLayer | None,
 ) -> ArmResult:
     n = len(population.communes)
@@ -110,7 +109,9 @@ def _summarise(
 def build(scenario: Scenario, seed: int) -> Population:
     """The population of ``scenario`` for ``seed``."""
     return build_population(
-        scenario.communes, engine.vietnam_age_brackets(), seed,
+        scenario.communes,
+        engine.vietnam_age_brackets(),
+        seed,
         PopulationParams(scale=scenario.scale),
     )
 
@@ -124,7 +125,8 @@ def run_seed(scenario: Scenario, seed: int, adoptions: Sequence[Adoption]) -> Se
     # For the a^2 check, the baseline's app users are those of the first table.
     first = (
         assign_app(population, adoption_vector(population.communes, adoptions[0]), seed)
-        if adoptions else none
+        if adoptions
+        else none
     )
     baseline = _summarise(population, base, first, None)
     arms: list[ArmResult] = []
@@ -134,9 +136,11 @@ def run_seed(scenario: Scenario, seed: int, adoptions: Sequence[Adoption]) -> Se
         result = engine.run(population, seed, epi, [layer])
         arms.append(_summarise(population, result, app, result.hooks[0]))
     return SeedResult(
-        seed, base.engine, [int(x) for x in np.bincount(population.commune_index,
-                                                         minlength=len(population.communes))],
-        baseline, arms,
+        seed,
+        base.engine,
+        [int(x) for x in np.bincount(population.commune_index, minlength=len(population.communes))],
+        baseline,
+        arms,
     )
 
 
@@ -174,8 +178,9 @@ def run_seeds(
                 "cần gói 'distributed' để dùng --dask-scheduler"
             ) from exc
         with Client(dask_scheduler) as client:
-            futures = [client.submit(run_seed, scenario, s, list(adoptions), pure=False)
-                       for s in seeds]
+            futures = [
+                client.submit(run_seed, scenario, s, list(adoptions), pure=False) for s in seeds
+            ]
             for fut in as_completed(futures):
                 results.append(fut.result())
                 done += 1
@@ -218,21 +223,26 @@ def _figures(
     share = [x / w if w else 0.0 for x, w in zip(averted, without, strict=True)]
     return {
         "population": int(sum(np.asarray(results[0].agents)[pick]) / scale) if results else 0,
-        "app_users": interval(sum(np.asarray(r.arms[arm].app_users)[pick]) / scale
-                              for r in results),
+        "app_users": interval(
+            sum(np.asarray(r.arms[arm].app_users)[pick]) / scale for r in results
+        ),
         "infections_without_app": interval(without),
         "infections_with_app": interval(with_app),
         "infections_averted": interval(averted),
         "averted_share": interval(share),
-        "notifications": interval(sum(np.asarray(r.arms[arm].notified)[pick]) / scale
-                                  for r in results),
-        "quarantines": interval(sum(np.asarray(r.arms[arm].quarantined)[pick]) / scale
-                                for r in results),
+        "notifications": interval(
+            sum(np.asarray(r.arms[arm].notified)[pick]) / scale for r in results
+        ),
+        "quarantines": interval(
+            sum(np.asarray(r.arms[arm].quarantined)[pick]) / scale for r in results
+        ),
     }
 
 
 def summarise(
-    scenario: Scenario, results: Sequence[SeedResult], arm: int = 0,
+    scenario: Scenario,
+    results: Sequence[SeedResult],
+    arm: int = 0,
     names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Overall, per district and per commune figures of adoption table ``arm``."""
@@ -251,23 +261,31 @@ def summarise(
         "communes": [],
         "curves": {
             "without_app": np.mean([r.baseline.curve for r in results], axis=0).tolist()
-            if results else [],
+            if results
+            else [],
             "with_app": np.mean([r.arms[arm].curve for r in results], axis=0).tolist()
-            if results else [],
+            if results
+            else [],
         },
     }
     for code in district_codes:
         pick = np.array([c.district_code == code for c in communes])
         out["districts"].append(
-            {"code": code, "name": names.get(code, code),
-             **_figures(results, arm, pick, scenario.scale)}
+            {
+                "code": code,
+                "name": names.get(code, code),
+                **_figures(results, arm, pick, scenario.scale),
+            }
         )
     for i, commune in enumerate(communes):
         pick = np.zeros(len(communes), bool)
         pick[i] = True
         out["communes"].append(
-            {"code": commune.code, "district_code": commune.district_code,
-             "name": names.get(commune.code, commune.code),
-             **_figures(results, arm, pick, scenario.scale)}
+            {
+                "code": commune.code,
+                "district_code": commune.district_code,
+                "name": names.get(commune.code, commune.code),
+                **_figures(results, arm, pick, scenario.scale),
+            }
         )
     return out

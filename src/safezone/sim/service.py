@@ -108,22 +108,38 @@ def read_adoption_csv(text: str, known_codes: Sequence[str] | None = None) -> di
     seen: set[str] = set()
     for i, raw in enumerate(reader, start=2):
         if i - 1 > MAX_ADOPTION_ROWS:
-            errors.append(_row_error(i, "unit_code", "too_many_rows", "quá nhiều dòng",
-                                     "too many rows"))
+            errors.append(
+                _row_error(i, "unit_code", "too_many_rows", "quá nhiều dòng", "too many rows")
+            )
             break
         code = (raw.get("unit_code") or "").strip()
         value = (raw.get("adoption") or "").strip()
         if not code:
-            errors.append(_row_error(i, "unit_code", "required", "thiếu mã đơn vị",
-                                     "unit code is required"))
+            errors.append(
+                _row_error(i, "unit_code", "required", "thiếu mã đơn vị", "unit code is required")
+            )
             continue
         if known is not None and code not in known:
-            errors.append(_row_error(i, "unit_code", "unknown_unit",
-                                     f"không có đơn vị mã {code!r}", f"no unit has code {code!r}"))
+            errors.append(
+                _row_error(
+                    i,
+                    "unit_code",
+                    "unknown_unit",
+                    f"không có đơn vị mã {code!r}",
+                    f"no unit has code {code!r}",
+                )
+            )
             continue
         if code in seen:
-            errors.append(_row_error(i, "unit_code", "duplicate", f"mã {code!r} lặp lại",
-                                     f"code {code!r} appears twice"))
+            errors.append(
+                _row_error(
+                    i,
+                    "unit_code",
+                    "duplicate",
+                    f"mã {code!r} lặp lại",
+                    f"code {code!r} appears twice",
+                )
+            )
             continue
         seen.add(code)
         try:
@@ -131,9 +147,15 @@ def read_adoption_csv(text: str, known_codes: Sequence[str] | None = None) -> di
         except ValueError:
             share = math.nan
         if not 0.0 <= share <= 1.0:  # NaN fails too
-            errors.append(_row_error(i, "adoption", "out_of_range",
-                                     "tỷ lệ cài đặt phải từ 0 đến 1",
-                                     "adoption must be a share from 0 to 1"))
+            errors.append(
+                _row_error(
+                    i,
+                    "adoption",
+                    "out_of_range",
+                    "tỷ lệ cài đặt phải từ 0 đến 1",
+                    "adoption must be a share from 0 to 1",
+                )
+            )
             continue
         out[code] = share
     if errors:
@@ -185,8 +207,14 @@ def create_run(
 ) -> SimRun:
     """A queued run row (the worker or the CLI fills in the outputs)."""
     run = SimRun(
-        kind=kind, status="queued", label=label[:200], created_by=created_by,
-        engine_version=engine_version, params=params, seeds=list(seeds), outputs=None,
+        kind=kind,
+        status="queued",
+        label=label[:200],
+        created_by=created_by,
+        engine_version=engine_version,
+        params=params,
+        seeds=list(seeds),
+        outputs=None,
         progress=0.0,
     )
     session.add(run)
@@ -221,8 +249,10 @@ def get_run(session: Session, run_id: int) -> SimRun:
     run = session.get(SimRun, run_id)
     if run is None:
         raise NotFound.single(
-            "run_id", "sim_run_not_found",
-            f"Không có lượt mô phỏng số {run_id}.", f"No simulation run has id {run_id}.",
+            "run_id",
+            "sim_run_not_found",
+            f"Không có lượt mô phỏng số {run_id}.",
+            f"No simulation run has id {run_id}.",
         )
     return run
 
