@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Runtime plus test and lint tools.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,device]'
+	$(BIN)/pip install --quiet -e '.[dev,device,sim]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -27,6 +27,7 @@ from safezone.errors import SafezoneError
 from safezone.exposure.cli import app as exposure_app
 from safezone.messaging.cli import app as messaging_app
 from safezone.secrets_cli import app as secrets_app
+from safezone.sim.cli import app as sim_app
 
 console = Console()
 
@@ -65,6 +66,7 @@ app.add_typer(secrets_app, name="secrets", help="Secret key rotation.")
 app.add_typer(device_app, name="device", help="Reference exposure-notification device (bumble).")
 app.add_typer(messaging_app, name="messaging", help="Messaging: contacts, reminders, test sends.")
 app.add_typer(campaign_app, name="campaign", help="Rollout campaign tools.")
+app.add_typer(sim_app, name="sim", help="Population simulator and adoption planner.")
 
 DataDirOption = Annotated[
     Path | None,

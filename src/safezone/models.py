@@ -45,6 +45,7 @@ from safezone.messaging.models import (
     Template,
 )
 from safezone.ratelimit import RateCounter
+from safezone.sim.models import SimRun
 from safezone.units.boundaries import UnitBoundary
 from safezone.units.models import Unit
 
@@ -76,6 +77,7 @@ __all__ = [
     "RateCounter",
     "SendCampaign",
     "SigningKey",
+    "SimRun",
     "SmartphoneRatio",
     "Target",
     "Team",

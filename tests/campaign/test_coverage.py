@@ -211,3 +211,20 @@ def test_trend_follows_figures_over_days(db: Database) -> None:
     assert [p[1] for p in points] == [107, 107, 207, 207, 507]
     district_population = 155921  # the bundled census figure of Tuy Hoà's communes
     assert points[-1][2] == pytest.approx(507 / district_population)
+
+
+def test_the_simulator_reads_each_communes_adoption_from_coverage(db: Database) -> None:
+    """``safezone sim run --adoption campaign`` takes today's share of population per commune."""
+    from safezone.sim.service import adoption_from_campaign
+
+    today = coverage.local_today()
+    with db.session() as session:
+        commune = session.get_one(Unit, COMMUNE)
+        assert commune.population
+        _figure(session, COMMUNE, FigureSource.OFFICIAL, commune.population // 4, day=today)
+    with db.session() as session:
+        adoption = adoption_from_campaign(session, "ncovi")
+        communes = {unit.code for unit in _communes(session)}
+    assert set(adoption) == communes
+    assert adoption[COMMUNE] == pytest.approx(0.25, abs=0.01)
+    assert all(share == 0.0 for code, share in adoption.items() if code != COMMUNE)

@@ -786,3 +786,12 @@ def behind_target(
         session, app_code, within=within, as_of=as_of, default_ratio=default_ratio
     )
     return sorted((c for c in found if c.behind), key=lambda c: (-c.gap, c.unit_code))
+
+
+def adoption_by_unit(session: Session, app_code: str) -> dict[str, float]:
+    """Today's adoption of ``app_code`` per commune code, as a share of the population (0 to 1):
+    what the simulator (``safezone sim run --adoption campaign``) gives each commune's agents."""
+    return {
+        row.unit_code: min(1.0, row.share_population or 0.0)
+        for row in commune_coverage(session, app_code)
+    }
