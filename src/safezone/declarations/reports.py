@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from safezone.accounts.models import User
@@ -186,3 +186,38 @@ def to_xlsx(table: Sequence[Sequence[Any]]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+#: "Active users" of the declaration form: people with a declaration in this many days.
+ACTIVE_WINDOW_DAYS = 14
+
+
+def active_people_by_commune(
+    session: Session,
+    *,
+    as_of: dt.date,
+    days: int = ACTIVE_WINDOW_DAYS,
+    within: str | None = None,
+) -> dict[str, int]:
+    """Distinct people with a declaration in the ``days`` days ending ``as_of``, per commune.
+
+    For the campaign's "safezone usage" figure. Reads only unit codes, dates and the person's
+    row id (never a name, number or address), so it needs no vault and no audit. A declaration
+    made in a village counts for its commune; a person who declared in two villages of one
+    commune counts once. ``within`` limits the answer to a unit's subtree.
+    """
+    start = as_of - dt.timedelta(days=days - 1)
+    commune = case((Unit.level == "village", Unit.parent_code), else_=Unit.code)
+    query = (
+        select(commune, func.count(func.distinct(Declaration.person_id)))
+        .join(Unit, Unit.code == Declaration.unit_code)
+        .where(Declaration.declared_on >= start, Declaration.declared_on <= as_of)
+        .where(Unit.level.in_(("commune", "village")))
+        .group_by(commune)
+    )
+    if within is not None:
+        root = session.get(Unit, within)
+        if root is None:
+            return {}
+        query = query.where(subtree_of(Unit.path, root.path))
+    return {str(code): int(count) for code, count in session.execute(query) if code}
