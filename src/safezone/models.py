@@ -16,6 +16,13 @@ from safezone.campaign.models import (
     Visit,
     VisitApp,
 )
+from safezone.campaign.materials.models import (
+    BroadcastAiring,
+    BroadcastSchedule,
+    BroadcastScript,
+    CampaignReport,
+    ReportRecipient,
+)
 from safezone.declarations.models import (
     DailyUpdate,
     Declaration,
@@ -42,7 +49,11 @@ __all__ = [
     "AdoptionFigure",
     "ApiToken",
     "AuditEvent",
+    "BroadcastAiring",
+    "BroadcastSchedule",
+    "BroadcastScript",
     "CampaignApp",
+    "CampaignReport",
     "DailyUpdate",
     "Declaration",
     "ExportBatch",
@@ -58,6 +69,7 @@ __all__ = [
     "PassRecord",
     "Person",
     "RateCounter",
+    "ReportRecipient",
     "SigningKey",
     "SmartphoneRatio",
     "Target",
