@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safezone.campaign import coverage
+from safezone.campaign.coverage import Coverage, local_today
 from safezone.campaign.models import CampaignApp
 from safezone.errors import FieldError, NotFound
 from safezone.units.models import Unit
@@ -98,41 +98,22 @@ def get_unit(session: Session, unit_code: str, field_name: str = "unit") -> Unit
     return unit
 
 
-def from_coverage(app: AppInfo, coverage: Any) -> AppCoverage:
-    """An :class:`AppCoverage` from the coverage service's ``Coverage`` (duck-typed)."""
+def from_coverage(app: AppInfo, coverage: Coverage) -> AppCoverage:
+    """An :class:`AppCoverage` from the coverage service's :class:`Coverage`."""
     return AppCoverage(
         app=app,
-        population=int(coverage.population or 0),
-        installs=int(coverage.installs or 0),
-        share_population=float(coverage.share_population or 0.0),
-        target_share=None if coverage.target_share is None else float(coverage.target_share),
+        population=coverage.population,
+        installs=coverage.installs,
+        share_population=coverage.share_population or 0.0,
+        target_share=coverage.target_share,
         smartphone_users=coverage.smartphone_users,
         share_smartphones=coverage.share_smartphones,
-        target_base=str(getattr(coverage.target_base, "value", coverage.target_base) or ""),
+        target_base=coverage.target_base or "population",
         deadline=coverage.deadline,
-        behind=bool(coverage.behind),
-        source=str(getattr(coverage.source, "value", coverage.source) or ""),
+        behind=coverage.behind,
+        source=coverage.source,
         as_of=coverage.as_of,
     )
-
-
-#: ``(session, unit_code, app_code, as_of) -> Coverage``; the coverage service by default.
-CoverageFn = Callable[[Session, str, str, dt.date | None], Any]
-ChildrenFn = Callable[[Session, str, str, dt.date | None], Sequence[Any]]
-
-
-def _service_unit(session: Session, unit_code: str, app_code: str, as_of: dt.date | None) -> Any:
-    from safezone.campaign import coverage
-
-    return coverage.unit_coverage(session, unit_code, app_code, as_of=as_of)
-
-
-def _service_children(
-    session: Session, unit_code: str, app_code: str, as_of: dt.date | None
-) -> Sequence[Any]:
-    from safezone.campaign import coverage
-
-    return coverage.children_coverage(session, unit_code, app_code, as_of=as_of)
 
 
 def unit_sheet(
@@ -141,23 +122,20 @@ def unit_sheet(
     *,
     as_of: dt.date | None = None,
     with_children: bool = False,
-    unit_fn: CoverageFn | None = None,
-    children_fn: ChildrenFn | None = None,
 ) -> UnitSheet:
     """The coverage of ``unit_code`` for every active app (and of its children if asked)."""
-    from safezone.declarations.base import local_today
-
     unit = get_unit(session, unit_code)
-    unit_fn = unit_fn or _service_unit
-    children_fn = children_fn or _service_children
     day = as_of or local_today()
     apps = active_apps(session)
-    own = tuple(from_coverage(app, unit_fn(session, unit.code, app.code, as_of)) for app in apps)
+    own = tuple(
+        from_coverage(app, coverage.unit_coverage(session, unit.code, app.code, as_of=day))
+        for app in apps
+    )
     children: tuple[UnitSheet, ...] = ()
     if with_children:
         per_child: dict[str, tuple[str, str, list[AppCoverage]]] = {}
         for app in apps:
-            for item in children_fn(session, unit.code, app.code, as_of):
+            for item in coverage.children_coverage(session, unit.code, app.code, as_of=day):
                 entry = per_child.setdefault(item.unit_code, (item.unit_name, item.level, []))
                 entry[2].append(from_coverage(app, item))
         children = tuple(
