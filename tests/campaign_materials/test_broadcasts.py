@@ -81,7 +81,9 @@ def test_schedule_slots_and_aired_confirmation_log(db: Database) -> None:
         assert morning == dt.datetime(2026, 11, 29, 23, 0, tzinfo=dt.UTC)
         assert evening.hour == 10
         broadcasts.confirm_airing(session, COMMUNE, morning, user=None)
-        broadcasts.confirm_airing(session, COMMUNE, morning, aired=False, note="mất điện", user=None)
+        broadcasts.confirm_airing(
+            session, COMMUNE, morning, aired=False, note="mất điện", user=None
+        )
         log = broadcasts.airings(session, COMMUNE)
         assert [(row.aired, row.note) for row in log] == [(False, "mất điện")]
         with pytest.raises(InvalidInput) as caught:
@@ -111,7 +113,8 @@ def test_script_and_audio_regenerate_only_when_the_figures_change(db: Database) 
         seed_figures(session, {(COMMUNE, "bluezone"): 2500}, day=DAY + dt.timedelta(days=1))
         later = unit_sheet(session, COMMUNE, as_of=DAY + dt.timedelta(days=1))
         second, new = broadcasts.refresh_script(session, later, synthesize=fake_voice)
-        assert new and second.id != first.id
+        assert new
+        assert second.id != first.id
         assert "54%" in second.text
         assert broadcasts.latest_script(session, COMMUNE).id == second.id
         assert second.audio == second.text.encode()
