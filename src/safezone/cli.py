@@ -18,6 +18,8 @@ from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 
+from safezone.campaign.materials.cli import app as materials_app
+from safezone.campaign.materials.cli import dhis2_app
 from safezone.config import ConfigError, Settings, load_settings
 from safezone.declarations.cli import app as declarations_app
 from safezone.device.cli import app as device_app
@@ -61,6 +63,9 @@ app.add_typer(exposure_app, name="exposure", help="Exposure-notification server 
 app.add_typer(declarations_app, name="declarations", help="Health declarations tools.")
 app.add_typer(secrets_app, name="secrets", help="Secret key rotation.")
 app.add_typer(device_app, name="device", help="Reference exposure-notification device (bumble).")
+# After merging campaign-core: campaign_app.add_typer(materials_app) merges these commands in.
+app.add_typer(materials_app, name="campaign", help="Rollout campaign tools.")
+app.add_typer(dhis2_app, name="dhis2", help="DHIS2 aggregate reporting.")
 
 DataDirOption = Annotated[
     Path | None,

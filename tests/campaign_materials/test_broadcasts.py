@@ -16,8 +16,8 @@ from safezone.errors import InvalidInput
 
 from .conftest import COMMUNE, DAY, seed_figures
 
-NCOVI = AppInfo("ncovi", "NCOVI")
-BLUEZONE = AppInfo("bluezone", "Bluezone")
+NCOVI = AppInfo("ncovi", "NCOVI", android_url="https://play.google.com/x")
+BLUEZONE = AppInfo("bluezone", "Bluezone", ios_url="https://apps.apple.com/y")
 
 
 def sheet(share: float = 0.34) -> UnitSheet:

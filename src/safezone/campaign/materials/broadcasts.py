@@ -95,7 +95,8 @@ def script_text(sheet: UnitSheet, template: str = "") -> str:
     template = check_template(template or DEFAULT_TEMPLATE)
     lines = []
     for item in sheet.apps:
-        if not item.population:
+        # Only apps people install from a store (the web form needs no installing).
+        if not item.population or not (item.app.android_url or item.app.ios_url):
             continue
         pattern = APP_LINE if item.target_share else APP_LINE_NO_TARGET
         lines.append(
