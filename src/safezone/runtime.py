@@ -34,6 +34,7 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
 def build_registry(settings: Settings) -> Registry:
     """Every job kind the worker knows (domains add theirs here)."""
     from safezone.accounts import tasks as account_tasks
+    from safezone.campaign.materials import tasks as materials_tasks
     from safezone.declarations import tasks as declaration_tasks
     from safezone.exposure import tasks as exposure_tasks
 
@@ -42,6 +43,7 @@ def build_registry(settings: Settings) -> Registry:
     account_tasks.register(registry, settings)
     declaration_tasks.register(registry, settings)
     exposure_tasks.register(registry, settings)  # export batches + retention
+    materials_tasks.register(registry, settings)  # scheduled reports, broadcast audio
     return registry
 
 

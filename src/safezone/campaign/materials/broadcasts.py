@@ -302,11 +302,11 @@ def refresh_script(
     session: Session,
     sheet: UnitSheet,
     *,
-    synthesize: Synthesizer | None = audio.synthesize,
+    synthesize: Synthesizer | None = None,
 ) -> tuple[BroadcastScript, bool]:
     """The current script of ``sheet``'s unit, written anew (with audio) if the text changed.
 
-    Returns the script and whether it is new. ``synthesize=None`` stores the text only.
+    Returns the script and whether it is new. ``synthesize`` defaults to espeak-ng's voice.
     """
     schedule = session.get(BroadcastSchedule, sheet.unit_code)
     text = script_text(sheet, schedule.template if schedule else "")
@@ -325,11 +325,10 @@ def refresh_script(
         session.flush()
         return existing, True
     script = BroadcastScript(unit_code=sheet.unit_code, text=text, digest=key)
-    if synthesize is not None:
-        sound = synthesize(text)
-        script.audio, script.audio_mime = sound.content, sound.mime
-        script.duration_seconds = sound.duration_seconds
-        script.audio_source = AudioSource.SYNTHETIC
+    sound = (synthesize or audio.synthesize)(text)
+    script.audio, script.audio_mime = sound.content, sound.mime
+    script.duration_seconds = sound.duration_seconds
+    script.audio_source = AudioSource.SYNTHETIC
     session.add(script)
     session.flush()
     return script, True
