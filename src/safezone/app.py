@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from safezone import __version__
 from safezone.accounts import api as account_api
 from safezone.accounts import views as account_views
+from safezone.campaign.materials import views as materials_views
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import api as declaration_api
@@ -78,6 +79,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         exposure_api.router,
         exposure_api.files_router,  # /exposure/v1/...: export files from the storage backend
         exposure_views.router,
+        materials_views.router,
     ):
         app.include_router(router)
     return app

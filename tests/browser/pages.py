@@ -78,6 +78,8 @@ PAGES: tuple[Page, ...] = (
     Page("/exposure/codes", VERIFIER),
     Page("/exposure/stats", VERIFIER, charts=True),
     Page("/exposure/stats", OFFICER, charts=True),
+    Page("/campaign/materials/{code}", ADMIN),
+    Page("/campaign/materials/{code}", OFFICER, variant="read-only"),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),
