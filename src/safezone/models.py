@@ -1,6 +1,13 @@
 """Every ORM table of the project, imported so the metadata is complete (Alembic, tests)."""
 
 from safezone.accounts.models import ApiToken, AuditEvent, User, UserSession
+from safezone.campaign.materials.models import (
+    BroadcastAiring,
+    BroadcastSchedule,
+    BroadcastScript,
+    CampaignReport,
+    ReportRecipient,
+)
 from safezone.campaign.models import (
     AdoptionFigure,
     CampaignApp,
@@ -15,13 +22,6 @@ from safezone.campaign.models import (
     TeamMember,
     Visit,
     VisitApp,
-)
-from safezone.campaign.materials.models import (
-    BroadcastAiring,
-    BroadcastSchedule,
-    BroadcastScript,
-    CampaignReport,
-    ReportRecipient,
 )
 from safezone.declarations.models import (
     DailyUpdate,
