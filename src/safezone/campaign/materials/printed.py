@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safezone.campaign.materials.figures import AppCoverage, AppInfo, UnitSheet
-from safezone.campaign.materials.pdf import render_pdf
+from safezone.campaign.materials.pdf import render_many, render_pdf
 from safezone.campaign.models import Household
 from safezone.errors import FieldError, InvalidInput
 from safezone.units.models import Unit
@@ -228,21 +228,33 @@ def posters_zip(
     paper: str = "A4",
     lang: str = "vi",
     progress: Callable[[int], Any] | None = None,
+    batch: int = 16,
 ) -> bytes:
-    """One zip with a poster per ``(unit_code, display name)``, named ``CODE-name.pdf``."""
+    """One zip with a poster per ``(unit_code, display name)``, named ``poster-CODE-PAPER.pdf``.
+
+    Posters are laid out ``batch`` at a time (see :func:`pdf.render_many`).
+    """
+    shown = [app for app in apps if app.android_url or app.ios_url]
+    t = translator(lang)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for code, name in units:
-            pdf = poster_pdf(
-                place=name,
-                unit_code=code,
-                apps=apps,
-                public_url=public_url,
-                as_of=as_of,
-                paper=paper,
-                lang=lang,
-            )
-            archive.writestr(f"poster-{code}-{paper}.pdf", pdf)
+        for offset in range(0, len(units), batch):
+            chunk = units[offset : offset + batch]
+            contexts = [
+                {
+                    "lang": lang,
+                    "t": t,
+                    "place": name,
+                    "apps": shown,
+                    "declare_url": declare_url(public_url, code),
+                    "as_of": as_of,
+                }
+                for code, name in chunk
+            ]
+            for (code, _), content in zip(
+                chunk, render_many("poster.html", contexts, paper=paper), strict=True
+            ):
+                archive.writestr(f"poster-{code}-{paper}.pdf", content)
             if progress is not None:
-                progress(1)
+                progress(len(chunk))
     return buffer.getvalue()
