@@ -26,6 +26,7 @@ def bars_svg(
     title: str,
     horizontal: bool = False,
     width: int = 640,
+    legend: tuple[str, str] = ("Tỷ lệ", "Mục tiêu"),
 ) -> Markup:
     """Bars of shares in [0, 1] (``label, share, target``), with a target mark per bar."""
     if not items:
@@ -80,15 +81,16 @@ def bars_svg(
                     f'<line x1="{x - 4:.1f}" x2="{x + slot * 0.6 + 4:.1f}" y1="{y:.1f}" '
                     f'y2="{y:.1f}" stroke="{TARGET}" stroke-width="2.5"/>'
                 )
-    legend = (
+    key = (
         f'<text x="10" y="16" font-size="12" font-weight="bold">{escape(title)}</text>'
-        f'<rect x="{width - 150}" y="6" width="10" height="10" fill="{BAR}"/>'
-        f'<text x="{width - 136}" y="15" font-size="9">%</text>'
-        f'<line x1="{width - 110}" x2="{width - 96}" y1="11" y2="11" stroke="{TARGET}" '
-        f'stroke-width="2.5"/><text x="{width - 92}" y="15" font-size="9">target</text>'
+        f'<rect x="{width - 170}" y="6" width="10" height="10" fill="{BAR}"/>'
+        f'<text x="{width - 156}" y="15" font-size="9">{escape(legend[0])}</text>'
+        f'<line x1="{width - 100}" x2="{width - 86}" y1="11" y2="11" stroke="{TARGET}" '
+        f'stroke-width="2.5"/><text x="{width - 82}" y="15" font-size="9">'
+        f"{escape(legend[1])}</text>"
     )
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}">{legend}{"".join(parts)}</svg>'
+        f'width="100%" role="img" aria-label="{escape(title)}">{key}{"".join(parts)}</svg>'
     )
     return Markup(svg)  # noqa: S704 - built here from escaped labels and numbers

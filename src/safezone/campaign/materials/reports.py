@@ -616,14 +616,17 @@ def _title(data: ReportData, lang: str) -> str:
 def to_pdf(data: ReportData, *, lang: str = "vi", paper: str = "A4") -> bytes:
     """The report as PDF, charts drawn as SVG images."""
     t = translator(lang)
+    legend = (t("Tỷ lệ", "Share"), t("Mục tiêu", "Target"))
     coverage_chart = charts.bars_svg(
         [(item.app.name, item.share_population, item.target_share) for item in data.sheet.apps],
         title=t("Tỷ lệ cài đặt so với mục tiêu", "Coverage against target"),
+        legend=legend,
     )
     ranking_charts = []
     for item in data.sheet.apps:
         ranked = data.rankings.get(item.app.code, [])
-        if ranked:
+        # A ranking of zeros says nothing (an app nobody counts per unit): no chart.
+        if any(row.installs for row in ranked):
             ranking_charts.append(
                 (
                     item.app.name,
@@ -631,6 +634,7 @@ def to_pdf(data: ReportData, *, lang: str = "vi", paper: str = "A4") -> bytes:
                         [(row.unit_name, row.share, row.target_share) for row in ranked],
                         title=f"{item.app.name}: " + t("xếp hạng đơn vị", "units ranked"),
                         horizontal=True,
+                        legend=legend,
                     ),
                 )
             )
