@@ -172,3 +172,19 @@ def test_bad_period_names_the_field(db: Database, policy: Policy) -> None:
     with db.session() as session, pytest.raises(InvalidInput) as caught:
         reports.gather(session, COMMUNE, "month", TODAY, policy=policy)
     assert caught.value.errors[0].field == "period"
+
+
+def test_messaging_funnel_when_messaging_provides_one(db: Database, policy: Policy) -> None:
+    seed(db)
+
+    def funnel(session: object, unit: str, start: dt.date, end: dt.date) -> reports.Funnel:
+        return reports.Funnel((("planned", 120), ("sent", 110), ("delivered", 100)))
+
+    with db.session() as session:
+        data = reports.gather(session, COMMUNE, "day", TODAY, policy=policy, funnel=funnel)
+    book = load_workbook(io.BytesIO(reports.to_xlsx(data)))
+    rows = list(book["Tin nhắn"].iter_rows(min_row=3, values_only=True))
+    assert rows == [("Tin nhắn đã lên lịch", 120), ("Đã gửi", 110), ("Đã đến máy", 100)]
+    pages = PdfReader(io.BytesIO(reports.to_pdf(data))).pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "Đã đến máy 100" in text
