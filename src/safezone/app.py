@@ -14,6 +14,7 @@ from safezone.accounts import api as account_api
 from safezone.accounts import views as account_views
 from safezone.campaign import api as campaign_api
 from safezone.campaign import views as campaign_views
+from safezone.campaign.materials import views as materials_views
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import api as declaration_api
@@ -88,6 +89,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         messaging_gateway_api.router,
         campaign_api.router,
         campaign_views.router,
+        materials_views.router,
     ):
         app.include_router(router)
     return app

@@ -19,6 +19,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from safezone.campaign.cli import app as campaign_app
+from safezone.campaign.materials.cli import app as materials_app
+from safezone.campaign.materials.cli import dhis2_app
 from safezone.config import ConfigError, Settings, load_settings
 from safezone.declarations.cli import app as declarations_app
 from safezone.device.cli import app as device_app
@@ -67,6 +69,8 @@ app.add_typer(device_app, name="device", help="Reference exposure-notification d
 app.add_typer(messaging_app, name="messaging", help="Messaging: contacts, reminders, test sends.")
 app.add_typer(campaign_app, name="campaign", help="Rollout campaign tools.")
 app.add_typer(sim_app, name="sim", help="Population simulator and adoption planner.")
+campaign_app.add_typer(materials_app)  # posters, broadcast audio, reports
+app.add_typer(dhis2_app, name="dhis2", help="DHIS2 aggregate reporting.")
 
 DataDirOption = Annotated[
     Path | None,

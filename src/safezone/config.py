@@ -271,6 +271,25 @@ class MessagingConfig(BaseModel):
     )
 
 
+class MaterialsConfig(BaseModel):
+    """Campaign materials: printed links, the report mailer (SMTP) and the DHIS2 push."""
+
+    # Where citizens reach this installation: QR codes on posters point here.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = ""  # empty: reports are not e-mailed
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "safezone@localhost"
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    dhis2_url: str = ""  # e.g. https://dhis2.example.org (no trailing /api)
+    dhis2_username: str = ""
+    dhis2_password: SecretStr | None = None
+    dhis2_mapping: Path | None = None  # JSON mapping file (docs/campaign-materials.md)
+    dhis2_retries: int = Field(default=3, ge=0, le=10)
+
+
 class Settings(BaseSettings):
     """All settings of a safezone installation."""
 
@@ -297,6 +316,7 @@ class Settings(BaseSettings):
     exposure: ExposureConfig = ExposureConfig()
     messaging: MessagingConfig = MessagingConfig()
     campaign: CampaignConfig = CampaignConfig()
+    materials: MaterialsConfig = MaterialsConfig()
 
     @field_validator("database_url")
     @classmethod

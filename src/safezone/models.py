@@ -1,6 +1,13 @@
 """Every ORM table of the project, imported so the metadata is complete (Alembic, tests)."""
 
 from safezone.accounts.models import ApiToken, AuditEvent, User, UserSession
+from safezone.campaign.materials.models import (
+    BroadcastAiring,
+    BroadcastSchedule,
+    BroadcastScript,
+    CampaignReport,
+    ReportRecipient,
+)
 from safezone.campaign.models import (
     AdoptionFigure,
     CampaignApp,
@@ -53,7 +60,11 @@ __all__ = [
     "AdoptionFigure",
     "ApiToken",
     "AuditEvent",
+    "BroadcastAiring",
+    "BroadcastSchedule",
+    "BroadcastScript",
     "CampaignApp",
+    "CampaignReport",
     "ChannelDay",
     "Contact",
     "ContactApp",
@@ -75,6 +86,7 @@ __all__ = [
     "PassRecord",
     "Person",
     "RateCounter",
+    "ReportRecipient",
     "SendCampaign",
     "SigningKey",
     "SimRun",

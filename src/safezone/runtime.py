@@ -37,6 +37,7 @@ def build_registry(settings: Settings) -> Registry:
     """Every job kind the worker knows (domains add theirs here)."""
     from safezone.accounts import tasks as account_tasks
     from safezone.campaign import tasks as campaign_tasks
+    from safezone.campaign.materials import tasks as materials_tasks
     from safezone.declarations import tasks as declaration_tasks
     from safezone.exposure import tasks as exposure_tasks
     from safezone.messaging import tasks as messaging_tasks
@@ -48,6 +49,7 @@ def build_registry(settings: Settings) -> Registry:
     exposure_tasks.register(registry, settings)  # export batches + retention
     messaging_tasks.register(registry, settings)  # the reminder planner
     campaign_tasks.register(registry, settings)  # door-to-door and usage figures, hourly
+    materials_tasks.register(registry, settings)  # scheduled reports, broadcast audio
     return registry
 
 

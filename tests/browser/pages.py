@@ -95,6 +95,8 @@ PAGES: tuple[Page, ...] = (
     Page("/campaign/organisations", CAMPAIGN),
     Page("/campaign/organisations", ORG_REPORTER, variant="own"),
     Page("/campaign/organisations/{organisation_id}", ORG_REPORTER),
+    Page("/campaign/materials/{code}", ADMIN),
+    Page("/campaign/materials/{code}", OFFICER, variant="read-only"),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),

@@ -32,7 +32,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 def catalog_files(locale: str) -> list[Path]:
     """Every package's catalog for ``locale`` (web first)."""
-    pattern = f"*/locale/{locale}/LC_MESSAGES/messages.po"
+    pattern = f"**/locale/{locale}/LC_MESSAGES/messages.po"  # subpackages keep their own
     return sorted(_PACKAGE.glob(pattern), key=lambda path: (path.parts[-5] != "web", path))
 
 

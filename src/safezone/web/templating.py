@@ -21,7 +21,8 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 # web/templates first, then each domain's folder; templates are named "<domain>/<page>.html".
 _DIRS = [
     _PACKAGE / "web" / "templates",
-    *sorted(path for path in _PACKAGE.glob("*/templates") if path.parent.name != "web"),
+    # Subpackages (campaign/materials) keep their own folder too.
+    *sorted(path for path in _PACKAGE.glob("**/templates") if path.parent.name != "web"),
 ]
 
 environment = Environment(
