@@ -15,6 +15,7 @@ from safezone.accounts import views as account_views
 from safezone.campaign import api as campaign_api
 from safezone.campaign import views as campaign_views
 from safezone.campaign.materials import views as materials_views
+from safezone.campaign import field_api, field_views
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import api as declaration_api
@@ -90,6 +91,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         campaign_api.router,
         campaign_views.router,
         materials_views.router,
+        field_api.router,
+        field_views.router,
     ):
         app.include_router(router)
     return app

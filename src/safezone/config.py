@@ -114,6 +114,13 @@ class CampaignConfig(BaseModel):
 
     # Share of the population with a smartphone where no unit (or ancestor) sets its own.
     smartphone_ratio: float = Field(default=0.6, gt=0, le=1)
+class DoorToDoorConfig(BaseModel):
+    """The campaign's door-to-door drive: when households are visited again."""
+
+    revisit_days: int = Field(default=2, ge=1, le=60)  # after "not home"
+    max_tries: int = Field(default=3, ge=1, le=20)  # "not home" visits before giving up
+    follow_up_days: int = Field(default=7, ge=1, le=90)  # after "will install later"
+    max_follow_ups: int = Field(default=2, ge=0, le=20)
 
 
 class ExposureConfig(BaseModel):
@@ -317,6 +324,7 @@ class Settings(BaseSettings):
     messaging: MessagingConfig = MessagingConfig()
     campaign: CampaignConfig = CampaignConfig()
     materials: MaterialsConfig = MaterialsConfig()
+    door_to_door: DoorToDoorConfig = DoorToDoorConfig()
 
     @field_validator("database_url")
     @classmethod

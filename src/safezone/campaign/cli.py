@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from safezone.campaign.field_cli import households_app, teams_app
 from safezone.config import ConfigError, Settings, load_settings
 from safezone.errors import SafezoneError
 
@@ -21,6 +22,8 @@ orgs_app = typer.Typer(
     help="Organisations: registry import, reporter accounts.", no_args_is_help=True
 )
 app.add_typer(orgs_app, name="orgs")
+app.add_typer(households_app, name="households")  # the door-to-door drive (field_cli)
+app.add_typer(teams_app, name="teams")
 
 DataDirOption = Annotated[
     Path | None,

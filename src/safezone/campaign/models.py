@@ -228,6 +228,10 @@ class Household(Base):
     #: When the household is due a (re)visit; None once no more visits are planned.
     due_on: Mapped[dt.date | None] = mapped_column(index=True)
     not_home_tries: Mapped[int] = mapped_column(default=0)
+    #: Why the household is due: first visit, revisit after "not home", follow-up after "later".
+    due_reason: Mapped[str | None] = mapped_column(String(12))
+    #: Follow-up visits already planned after a "will install later" answer.
+    follow_ups: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -318,6 +322,9 @@ class Visit(Base):
     smartphones: Mapped[int] = mapped_column(default=0)
     consent_reminders: Mapped[bool] = mapped_column(default=False)
     reminder_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: When and how the consent to reminders was given (messaging needs both as proof).
+    consent_at: Mapped[dt.datetime | None]
+    consent_source: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
