@@ -72,7 +72,7 @@ def plan(first_due: dt.date, visits: Iterable[VisitFact], rules: RevisitRules) -
     current = Plan(first_due, FIRST, 0, 0)
     for visit in sorted(visits, key=lambda fact: (fact.day, fact.order)):
         if not visit.home:
-            tries = current.not_home_tries + 1
+            tries = min(current.not_home_tries + 1, rules.max_tries)
             if tries < rules.max_tries:
                 due = visit.day + dt.timedelta(days=rules.revisit_days)
                 current = Plan(due, REVISIT, tries, current.follow_ups)
