@@ -53,7 +53,8 @@ def test_good_file_creates_households_and_villages(session: Session, vault: Vaul
     opened = vault.open(rows[0])
     assert opened == {"head_name": "Nguyễn Văn An", "address": "12 Lê Lợi", "phone": "+84905123456"}
     assert vault.open(rows[2])["phone"] == "+84905234567"
-    assert rows[1].phone_enc is None and rows[1].phone_index is None
+    assert rows[1].phone_enc is None
+    assert rows[1].phone_index is None
     assert all(row.due_on == TODAY and row.due_reason == "first" for row in rows)
 
 
@@ -93,11 +94,15 @@ def test_bad_rows_are_all_reported_by_line_and_column_and_nothing_is_stored(
 def test_missing_columns_are_named(session: Session, vault: Vault) -> None:
     with pytest.raises(InvalidInput) as caught:
         _import(session, vault, b"name,size\nA,2\n")
-    assert {e.field for e in caught.value.errors} == {
-        "line[1].head_name",
-        "line[1].members",
-        "line[1].address",
+    assert {(e.field, e.code) for e in caught.value.errors} == {
+        ("head_name", "missing_column"),
+        ("members", "missing_column"),
+        ("name", "unknown_column"),
+        ("size", "unknown_column"),
     }
+    with pytest.raises(InvalidInput) as caught:
+        _import(session, vault, b"head_name,members\nA,2\n")
+    assert [(e.field, e.code) for e in caught.value.errors] == [("address", "missing_column")]
 
 
 def test_skip_bad_rows_stores_the_good_ones_and_writes_the_bad(
@@ -105,14 +110,16 @@ def test_skip_bad_rows_stores_the_good_ones_and_writes_the_bad(
 ) -> None:
     report = _import(session, vault, (DATA / "households_bad.csv").read_bytes(), skip_bad_rows=True)
     assert report.created == 1
-    assert [line for line, _, _ in report.skipped] == [3, 4, 5, 6, 7]
+    assert [line for line, _ in report.skipped] == [3, 4, 5, 6, 7]
     assert _count(session) == 1
     target = tmp_path / "skipped.csv"
-    households.write_skipped(report, target)
-    text_ = target.read_text()
-    assert text_.splitlines()[0].startswith("line,")
-    assert "dòng" not in text_.splitlines()[0] and "invalid_members" not in text_
-    assert len(text_.splitlines()) == 6
+    assert households.write_skipped(report, target) == 5
+    assert target.stat().st_mode & 0o777 == 0o600
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "line,village_code,village_name,address,head_name,members,phone,errors"
+    assert lines[1].startswith("3,")
+    assert "An address or a village code is required." in lines[1]
+    assert len(lines) == 6
 
 
 def test_importing_twice_changes_nothing(session: Session, vault: Vault) -> None:
@@ -164,3 +171,9 @@ def test_not_utf8_is_refused(session: Session, vault: Vault) -> None:
     with pytest.raises(InvalidInput) as caught:
         _import(session, vault, "head_name,members,address\nÂn,2,x\n".encode("cp1258"))
     assert caught.value.errors[0].code == "encoding"
+
+
+def test_a_new_village_needs_a_name(session: Session, vault: Vault) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _import(session, vault, household_file([("22015-X9", "", "1 Lê Lợi", "An", "3", "")]))
+    assert [e.field for e in caught.value.errors] == ["line[2].village_name"]

@@ -59,7 +59,8 @@ def test_syncing_twice_stores_once(
         assert session.scalar(select(func.count()).select_from(Visit)) == 2
         assert session.scalar(select(func.count()).select_from(VisitApp)) == 2
         stored = session.scalar(select(Visit).where(Visit.client_id == batch[0].client_id))
-        assert stored is not None and stored.unit_code == COMMUNE
+        assert stored is not None
+        assert stored.unit_code == COMMUNE
 
 
 def test_a_volunteer_sees_only_their_households(
@@ -109,12 +110,14 @@ def test_correction_on_the_same_day_is_stored_and_audited(
         result = visits.sync(session, policy, _user(session, seeded), [fixed], now=evening)
         assert result.corrected == 1
         row = session.scalar(select(Visit))
-        assert row is not None and row.smartphones == 2
+        assert row is not None
+        assert row.smartphones == 2
         assert session.scalar(select(func.count()).select_from(VisitApp)) == 0
         event = session.scalar(
             select(AuditEvent).where(AuditEvent.action == "campaign.visit.correct")
         )
-        assert event is not None and event.actor == "tnv.a"
+        assert event is not None
+        assert event.actor == "tnv.a"
         assert event.detail["changed"]["smartphones"] == {"from": 1, "to": 2}
         assert set(event.detail["changed"]) == {"smartphones", "apps"}
 
@@ -235,10 +238,12 @@ def test_walk_list_is_audited_and_shows_todays_visits(
         # Still due first; visited today (correctable) after.
         assert [h.household_id for h in listed.households] == [mine[1], mine[0]]
         first = listed.households[1]
-        assert first.head_name == "Chủ hộ 1" and first.address == "1 Lê Lợi"
+        assert first.head_name == "Chủ hộ 1"
+        assert first.address == "1 Lê Lợi"
         assert [v.client_id for v in first.visited_today] == [done.client_id]
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "read"))
-        assert event is not None and event.object_type == "walk_list"
+        assert event is not None
+        assert event.object_type == "walk_list"
         assert sorted(event.detail["households"]) == mine
     tomorrow = MORNING + dt.timedelta(days=1)
     with db.session() as session:
@@ -252,8 +257,8 @@ def test_round_robin_distribution_keeps_the_load_even(
     seeded = seed_field(count=5)
     assert [len(seeded["households"][name]) for name in ("tnv.a", "tnv.b")] == [3, 2]
     assert seeded["households"]["tnv.a"] == [1, 3, 5]
-    from tests.campaign_field.conftest import household_file
     from safezone.campaign import households
+    from tests.campaign_field.conftest import household_file
 
     with db.session() as session:
         households.import_households(

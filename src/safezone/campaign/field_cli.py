@@ -3,15 +3,14 @@ commands (household imports, teams and their areas and members, round-robin dist
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 
+from safezone import tabular
 from safezone.config import ConfigError, Settings, load_settings
 from safezone.errors import SafezoneError
 
@@ -76,8 +75,10 @@ def households_import(
     settings = _settings(data_dir)
     database = Database(settings.sqlalchemy_url)
     try:
-        with database.session() as session, Progress(console=console, transient=True) as bar:
-            task = bar.add_task("importing", total=None)
+        with (
+            database.session() as session,
+            tabular.rich_progress("importing", console=console) as hook,
+        ):
             report = households.import_households(
                 session,
                 vault_for(settings),
@@ -87,7 +88,7 @@ def households_import(
                 actor="cli",
                 skip_bad_rows=skip_bad_rows,
                 today=local_day(utcnow()),
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=hook,
             )
     except SafezoneError as error:
         _errors(error)
@@ -98,11 +99,8 @@ def households_import(
         f"villages created {report.villages_created}, skipped {len(report.skipped)}"
     )
     if report.skipped:
-        target = skipped_file or file.with_name(file.name + ".skipped.csv")
-        # The skipped rows hold names and phone numbers: only the owner may read the file.
-        target.touch(mode=0o600, exist_ok=True)
-        os.chmod(target, 0o600)
-        households.write_skipped(report, target)
+        target = skipped_file or tabular.skipped_path_for(file)
+        households.write_skipped(report, target)  # 0600: the rows hold names and phones
         console.print(f"skipped rows written to {target}")
 
 

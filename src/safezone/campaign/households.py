@@ -19,9 +19,7 @@ English, and nothing is stored unless ``skip_bad_rows`` is asked for.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safezone import tabular
 from safezone.accounts.service import Scope, record
 from safezone.campaign.models import Household
 from safezone.campaign.revisits import FIRST
@@ -45,26 +44,6 @@ MAX_MEMBERS = 100
 MAX_TEXT = 200
 #: Village types by the commune's type: wards and towns have residential groups, communes villages.
 URBAN_TYPES = ("phường", "thị trấn")
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem with one cell (``column`` None = the row or the file)."""
-
-    line: int
-    column: str | None
-    code: str
-    message_vi: str
-    message_en: str
-
-    def as_field_error(self) -> FieldError:
-        """The same problem as a FieldError naming line and column in both languages."""
-        where_vi = f"dòng {self.line}" + (f", cột {self.column}" if self.column else "")
-        where_en = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        name = f"line[{self.line}]" + (f".{self.column}" if self.column else "")
-        return FieldError(
-            name, self.code, f"{where_vi}: {self.message_vi}", f"{where_en}: {self.message_en}"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,80 +72,15 @@ class HouseholdRow:
 
 @dataclass
 class ImportReport:
-    """What an import did (or would have done)."""
+    """What an import did: counts, and the rows left out (with ``skip_bad_rows``)."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     villages_created: int = 0
-    skipped: list[tuple[int, dict[str, str], list[RowError]]] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        """Rows stored or recognised."""
-        return self.created + self.updated + self.unchanged
-
-
-# --- reading --------------------------------------------------------------------------------
-
-
-def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and rows (with their 1-based line numbers) of a CSV (UTF-8) or XLSX file."""
-    if filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        rows = [
-            ["" if value is None else str(value).strip() for value in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-        book.close()
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InvalidInput(
-                RowError(
-                    1, None, "encoding", "tệp phải mã hóa UTF-8", "the file must be UTF-8"
-                ).as_field_error()
-            ) from None
-        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-    if not rows:
-        raise InvalidInput(
-            RowError(1, None, "empty", "tệp trống", "the file is empty").as_field_error()
-        )
-    header = [cell.strip().lower() for cell in rows[0]]
-    body = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(cells):
-            continue  # blank lines (common at the end of spreadsheets) are not rows
-        body.append(
-            (
-                number,
-                {
-                    name: (cells[i] if i < len(cells) else "")
-                    for i, name in enumerate(header)
-                    if name
-                },
-            )
-        )
-    return header, body
-
-
-def _check_header(header: Sequence[str]) -> None:
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if "address" not in header and "village_code" not in header:
-        missing.append("address")
-    if missing:
-        raise InvalidInput(
-            *(
-                RowError(
-                    1, name, "missing_column", f"thiếu cột {name!r}", f"missing column {name!r}"
-                ).as_field_error()
-                for name in missing
-            )
-        )
+    skipped: list[tuple[int, list[tabular.RowError]]] = field(default_factory=list)
+    table: tabular.Table | None = None
+    checks: tabular.Report | None = None
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -183,100 +97,70 @@ def normalise_phone(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _text(
-    raw: dict[str, str], line: int, name: str, errors: list[RowError], *, required: bool
-) -> str | None:
-    value = normalise_spelling(raw.get(name) or "")
-    if not value:
-        if required:
-            errors.append(RowError(line, name, "required", "bắt buộc", "required"))
-        return None
-    if len(value) > MAX_TEXT:
-        errors.append(
-            RowError(
-                line,
-                name,
-                "too_long",
-                f"dài quá {MAX_TEXT} ký tự",
-                f"longer than {MAX_TEXT} characters",
-            )
-        )
-        return None
-    return value
+def _text(report: tabular.Report, row: tabular.Row, name: str, *, required: bool) -> str | None:
+    value = tabular.parse_text(report, row, name, required=required, max_length=MAX_TEXT)
+    return normalise_spelling(value) or None if value else None
 
 
-def parse_row(line: int, raw: dict[str, str]) -> tuple[HouseholdRow | None, list[RowError]]:
+def parse_row(report: tabular.Report, row: tabular.Row) -> HouseholdRow | None:
     """One row checked on its own (villages are checked against the commune later)."""
-    errors: list[RowError] = []
-    head = _text(raw, line, "head_name", errors, required=True)
-    address = _text(raw, line, "address", errors, required=False)
-    village_code = (raw.get("village_code") or "").strip() or None
-    village_name = _text(raw, line, "village_name", errors, required=False)
+    before = len(report.errors)
+    line = row.line
+    head = _text(report, row, "head_name", required=True)
+    address = _text(report, row, "address", required=False)
+    village_code = row.get("village_code") or None
+    village_name = _text(report, row, "village_name", required=False)
     if village_code is not None and (
         len(village_code) > units.MAX_CODE_LENGTH or "/" in village_code
     ):
-        errors.append(
-            RowError(line, "village_code", "invalid_code", "mã không hợp lệ", "invalid code")
+        report.add(line, "village_code", "invalid_code", "Mã không hợp lệ.", "Invalid code.")
+    if village_code is None and address is None and not row.get("address"):
+        report.add(
+            line,
+            "address",
+            "address_or_village",
+            "Cần địa chỉ hoặc mã thôn/tổ dân phố.",
+            "An address or a village code is required.",
         )
-    if village_code is None and address is None and not any(e.column == "address" for e in errors):
-        errors.append(
-            RowError(
-                line,
-                "address",
-                "address_or_village",
-                "cần địa chỉ hoặc mã thôn/tổ dân phố",
-                "an address or a village code is required",
-            )
-        )
-    members_raw = (raw.get("members") or "").strip()
-    members = 0
-    try:
-        members = int(members_raw)
-    except ValueError:
-        members = -1
+    members = -1
+    raw_members = row.get("members")
+    if raw_members.isdigit():
+        members = int(raw_members)
     if not 1 <= members <= MAX_MEMBERS:
-        errors.append(
-            RowError(
-                line,
-                "members",
-                "invalid_members",
-                f"số nhân khẩu phải là số nguyên từ 1 đến {MAX_MEMBERS}",
-                f"members must be a whole number from 1 to {MAX_MEMBERS}",
-            )
+        report.add(
+            line,
+            "members",
+            "invalid_members",
+            f"Số nhân khẩu phải là số nguyên từ 1 đến {MAX_MEMBERS}.",
+            f"Members must be a whole number from 1 to {MAX_MEMBERS}.",
         )
-    phone_raw = (raw.get("phone") or "").strip()
     phone = None
-    if phone_raw:
-        phone = normalise_phone(phone_raw)
+    if row.get("phone"):
+        phone = normalise_phone(row.get("phone"))
         if phone is None:
-            errors.append(
-                RowError(
-                    line,
-                    "phone",
-                    "invalid_phone",
-                    "số điện thoại không hợp lệ",
-                    "not a valid phone number",
-                )
+            report.add(
+                line,
+                "phone",
+                "invalid_phone",
+                "Số điện thoại không hợp lệ.",
+                "Not a valid phone number.",
             )
-    if errors or head is None:
-        return None, errors
-    return HouseholdRow(line, village_code, village_name, address, head, members, phone), []
+    if len(report.errors) > before or head is None:
+        return None
+    return HouseholdRow(line, village_code, village_name, address, head, members, phone)
 
 
-def _village_errors(
-    session: Session, commune: Unit, rows: Sequence[HouseholdRow]
-) -> tuple[dict[str, str], dict[int, list[RowError]]]:
-    """New villages to create (code -> name) and the rows whose village is wrong."""
-    codes = {row.village_code for row in rows if row.village_code}
+def _check_villages(
+    session: Session, report: tabular.Report, commune: Unit, rows: Sequence[HouseholdRow]
+) -> dict[str, str]:
+    """New villages to create (code -> name); rows naming a wrong village get an error."""
+    codes = sorted({row.village_code for row in rows if row.village_code})
     known = {
         unit.code: unit
         for start in range(0, len(codes), 500)
-        for unit in session.scalars(
-            select(Unit).where(Unit.code.in_(sorted(codes)[start : start + 500]))
-        )
+        for unit in session.scalars(select(Unit).where(Unit.code.in_(codes[start : start + 500])))
     }
     new: dict[str, str] = {}
-    errors: dict[int, list[RowError]] = {}
     for row in rows:
         code = row.village_code
         if code is None:
@@ -284,29 +168,25 @@ def _village_errors(
         unit = known.get(code)
         if unit is not None:
             if unit.parent_code != commune.code:
-                errors.setdefault(row.line, []).append(
-                    RowError(
-                        row.line,
-                        "village_code",
-                        "village_elsewhere",
-                        f"mã {code!r} là đơn vị khác, không thuộc {commune.name}",
-                        f"code {code!r} is another unit, not a village of {commune.name}",
-                    )
+                report.add(
+                    row.line,
+                    "village_code",
+                    "village_elsewhere",
+                    f"Mã {code!r} là đơn vị khác, không thuộc {commune.name}.",
+                    f"Code {code!r} is another unit, not a village of {commune.name}.",
                 )
             continue
         if row.village_name is None and code not in new:
-            errors.setdefault(row.line, []).append(
-                RowError(
-                    row.line,
-                    "village_name",
-                    "village_name_required",
-                    f"thôn/tổ dân phố mới {code!r} cần tên",
-                    f"new village {code!r} needs a name",
-                )
+            report.add(
+                row.line,
+                "village_name",
+                "village_name_required",
+                f"Thôn/tổ dân phố mới {code!r} cần tên.",
+                f"The new village {code!r} needs a name.",
             )
             continue
         new.setdefault(code, row.village_name or code)
-    return new, errors
+    return new
 
 
 # --- the import -----------------------------------------------------------------------------
@@ -327,33 +207,29 @@ def _commune(session: Session, unit_code: str, scope: Scope | None) -> Unit:
 
 
 def _validate(
-    session: Session, commune: Unit, raw_rows: Sequence[tuple[int, dict[str, str]]]
-) -> tuple[list[HouseholdRow], dict[int, list[RowError]], dict[str, str]]:
-    """Good rows, bad rows' errors by line, and the villages to create."""
-    bad: dict[int, list[RowError]] = {}
-    good: list[HouseholdRow] = []
-    seen: dict[str, int] = {}
-    for line, raw in raw_rows:
-        row, errors = parse_row(line, raw)
-        if row is not None:
-            first = seen.setdefault(row.identity(commune.code), line)
-            if first != line:
-                errors = [
-                    RowError(
-                        line,
-                        None,
-                        "duplicate_row",
-                        f"trùng hộ ở dòng {first}",
-                        f"the same household as line {first}",
-                    )
-                ]
-        if errors:
-            bad[line] = errors
-        elif row is not None:
-            good.append(row)
-    new_villages, village_errors = _village_errors(session, commune, good)
-    bad.update(village_errors)
-    return [row for row in good if row.line not in village_errors], bad, new_villages
+    session: Session, commune: Unit, table: tabular.Table
+) -> tuple[tabular.Report, list[HouseholdRow], dict[str, str]]:
+    """Every row checked; returns the checks, the good rows and the villages to create."""
+    report = tabular.Report(total=len(table.rows))
+    tabular.check_shape(table, report)
+    parsed = [row for row in (parse_row(report, raw) for raw in table.rows) if row is not None]
+    first: dict[str, int] = {}
+    unique = []
+    for row in parsed:
+        seen = first.setdefault(row.identity(commune.code), row.line)
+        if seen != row.line:
+            report.add(
+                row.line,
+                None,
+                "duplicate_row",
+                f"Trùng hộ ở dòng {seen}.",
+                f"The same household as line {seen}.",
+            )
+        else:
+            unique.append(row)
+    villages = _check_villages(session, report, commune, unique)
+    bad = report.bad_lines
+    return report, [row for row in unique if row.line not in bad], villages
 
 
 def _existing(
@@ -395,13 +271,25 @@ def import_households(
     ``report.skipped``. Importing the same file again changes nothing.
     """
     commune = _commune(session, unit_code, scope)
-    header, raw_rows = read_table(data, filename)
-    _check_header(header)
-    good, bad, new_villages = _validate(session, commune, raw_rows)
-    if bad and not skip_bad_rows:
-        raise InvalidInput(*(e.as_field_error() for line in sorted(bad) for e in bad[line]))
-    raws = dict(raw_rows)
-    report = ImportReport(skipped=[(line, raws[line], bad[line]) for line in sorted(bad)])
+    table = tabular.read_table(
+        data, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, name=filename
+    )
+    if "address" not in table.columns and "village_code" not in table.columns:
+        raise InvalidInput(
+            FieldError(
+                "address",
+                "missing_column",
+                "Cần cột 'address' hoặc 'village_code'.",
+                "Column 'address' or 'village_code' is required.",
+            )
+        )
+    checks, good, new_villages = _validate(session, commune, table)
+    checks.accepted(table.rows, skip_bad_rows=skip_bad_rows)  # raises unless skipping
+    report = ImportReport(
+        skipped=[(line, checks.errors_for(line)) for line in sorted(checks.bad_lines)],
+        table=table,
+        checks=checks,
+    )
     # Villages first (through the units service, so they join the tree like any import).
     urban = commune.type in URBAN_TYPES
     village_rows = [
@@ -437,7 +325,7 @@ def import_households(
                 report.updated += 1
             else:
                 report.unchanged += 1
-            if progress is not None:
+            if progress is not None and (done % 200 == 0 or done == len(good)):
                 progress(done, len(good))
         session.flush()
         if report.created or report.updated or report.villages_created:
@@ -458,16 +346,11 @@ def import_households(
     return report
 
 
-def write_skipped(report: ImportReport, path: Path, header: Sequence[str] | None = None) -> None:
-    """The skipped rows as CSV, each with its line number and errors (English; Vietnamese)."""
-    columns = list(
-        header or ("village_code", "village_name", "address", "head_name", "members", "phone")
-    )
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", *columns, "errors"])
-        for line, raw, errors in report.skipped:
-            message = " | ".join(
-                f"{e.column or '-'}: {e.message_vi} / {e.message_en}" for e in errors
-            )
-            writer.writerow([line, *(raw.get(name, "") for name in columns), message])
+def write_skipped(report: ImportReport, path: Path) -> int:
+    """The skipped rows, with their line and errors, as CSV at ``path`` (readable by its owner
+    only: the rows hold names and phone numbers). Returns how many were written."""
+    assert report.table is not None
+    assert report.checks is not None
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    return tabular.write_skipped(path, report.table, report.checks)
