@@ -30,6 +30,7 @@ DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
     ("chiendich.tuyhoa", Role.CAMPAIGN_OFFICER, "555"),
     ("tnv.phuong1", Role.VOLUNTEER, "22015"),
     ("baocao.ubndtuyhoa", Role.ORG_REPORTER, "555"),  # campaign.demo binds it to its organisation
+    ("tnv.phuong8", Role.VOLUNTEER, "22018"),
 )
 
 
@@ -123,6 +124,10 @@ def prepare_demo(
             result.staff_passwords[username] = password
     _remember_staff_passwords(settings.data_dir, result.staff_passwords)
     _prepare_exposure_demo(settings, database)
+    with database.session() as session:  # households and visits first: the campaign's
+        from safezone.campaign.field_demo import seed_field_demo  # figures count the visits
+
+        seed_field_demo(session, settings)
     database.run(seed_campaign_demo)
     return result
 
