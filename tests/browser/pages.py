@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 #: without an account.
 ADMIN, OFFICER, VERIFIER = "admin", "health_officer", "verifier"
 CAMPAIGN, ORG_REPORTER = "campaign_officer", "org_reporter"
+VOLUNTEER = "volunteer"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ PAGES: tuple[Page, ...] = (
     Page("/campaign/organisations/{organisation_id}", ORG_REPORTER),
     Page("/campaign/materials/{code}", ADMIN),
     Page("/campaign/materials/{code}", OFFICER, variant="read-only"),
+    Page("/volunteer/", VOLUNTEER, ready="#walk-list li[data-household]"),
+    Page("/campaign/volunteers", CAMPAIGN, charts=True),
+    Page("/campaign/volunteers", VOLUNTEER, charts=True),
+    Page("/campaign/households/import", CAMPAIGN),
+    Page("/campaign/teams", CAMPAIGN),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),

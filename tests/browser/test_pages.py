@@ -25,6 +25,7 @@ from safezone.app import create_app
 from safezone.campaign.demo import REPORTER as DEMO_REPORTER
 from safezone.campaign.demo import REPORTER_ORG as DEMO_REPORTER_ORG
 from safezone.campaign.demo import seed_campaign_demo
+from safezone.campaign.field_demo import seed_field_demo
 from safezone.campaign.models import Organisation
 from safezone.config import ExposureConfig, Settings
 from safezone.db.engine import Database
@@ -33,7 +34,16 @@ from safezone.exposure.storage import storage_from_settings
 from safezone.units.boundaries import import_geojson
 from safezone.units.models import Unit
 from tests.browser.conftest import serve
-from tests.browser.pages import ADMIN, CAMPAIGN, OFFICER, ORG_REPORTER, PAGES, VERIFIER, Page
+from tests.browser.pages import (
+    ADMIN,
+    CAMPAIGN,
+    OFFICER,
+    ORG_REPORTER,
+    PAGES,
+    VERIFIER,
+    VOLUNTEER,
+    Page,
+)
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import Phone, make_keys, new_app_key
@@ -88,12 +98,15 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             ("xacminh.tuyhoa", VERIFIER, DISTRICT),
             ("chiendich.tuyhoa", CAMPAIGN, DISTRICT),
             (DEMO_REPORTER, ORG_REPORTER, DISTRICT),
+            ("tnv.phuong1", VOLUNTEER, COMMUNE),
+            ("tnv.phuong8", VOLUNTEER, "22018"),
         ):
             user = accounts.create_user(
                 session, username=username, password=PASSWORD, role=role, unit_code=unit
             )
             tokens[role] = {"Authorization": f"Bearer {accounts.issue_token(session, user)}"}
         signing.generate(session, settings, now=now - dt.timedelta(days=1))
+        seed_field_demo(session, settings)  # households, a team and visits in Tuy Hoà
 
     with TestClient(create_app(settings, db)) as client:
         created = []
@@ -204,6 +217,7 @@ def site(
                 (VERIFIER, "xacminh.tuyhoa"),
                 (CAMPAIGN, "chiendich.tuyhoa"),
                 (ORG_REPORTER, DEMO_REPORTER),
+                (VOLUNTEER, "tnv.phuong1"),
             ):
                 context = browser.new_context()
                 page = context.new_page()

@@ -37,13 +37,15 @@ _NAMESPACE = uuid.UUID("6f1c9a52-7d0e-4e55-9d1a-2f7c1e0b5a10")
 
 def _file(commune: str) -> bytes:
     lines = ["village_code,village_name,address,head_name,members,phone"]
+    first = COMMUNES.index(commune) * PER_COMMUNE  # numbers differ from ward to ward
     for n in range(PER_COMMUNE):
         group = n % 2 + 1
         phone = f"0905{commune[-3:]}{n:03d}" if n % 3 == 0 else ""
         lines.append(
             f"{commune}-TDP{group:02d},Tổ dân phố {group} (dữ liệu mẫu),"
             f"{10 + n} {STREETS[n % len(STREETS)]},"
-            f"{SURNAMES[n % len(SURNAMES)]} Văn Mẫu {n + 1:02d} (dữ liệu mẫu),{2 + n % 4},{phone}"
+            f"{SURNAMES[n % len(SURNAMES)]} Văn Mẫu {first + n + 1:02d} (dữ liệu mẫu),"
+            f"{2 + n % 4},{phone}"
         )
     return ("\n".join(lines) + "\n").encode()
 
