@@ -12,7 +12,14 @@ const ASSETS = [
 ];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)));
+  event.waitUntil(
+    caches.open(CACHE).then(async (cache) => {
+      await cache.addAll(ASSETS);
+      // The app page too (installed from a logged-in page), so it opens with no signal.
+      const page = await fetch("/volunteer/", { credentials: "same-origin" });
+      if (page.ok && !page.redirected) await cache.put("/volunteer/", page);
+    }),
+  );
   self.skipWaiting();
 });
 

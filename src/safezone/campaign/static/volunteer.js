@@ -77,6 +77,7 @@
   // --- walk list -----------------------------------------------------------------------------
   async function loadWalk() {
     try {
+      if (!navigator.onLine) throw new Error("offline"); // no request the phone knows will fail
       const response = await fetch("/api/v1/campaign/walk-list", { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!response.ok) throw new Error(String(response.status));
       walk = await response.json();
