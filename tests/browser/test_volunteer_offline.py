@@ -15,6 +15,7 @@ from safezone.campaign.field_demo import seed_field_demo
 from safezone.campaign.models import Visit, VisitApp
 from safezone.config import Settings
 from safezone.db.engine import Database
+from tests.campaign_field.conftest import ensure_apps
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -42,6 +43,7 @@ def test_offline_visits_queue_then_sync_once(
             accounts.create_user(
                 session, username=username, password=PASSWORD, role="volunteer", unit_code=unit
             )
+        ensure_apps(session)
         seed_field_demo(session, settings)
     before_visits, before_helped = _visits(db)
 
