@@ -114,6 +114,8 @@ class CampaignConfig(BaseModel):
 
     # Share of the population with a smartphone where no unit (or ancestor) sets its own.
     smartphone_ratio: float = Field(default=0.6, gt=0, le=1)
+
+
 class DoorToDoorConfig(BaseModel):
     """The campaign's door-to-door drive: when households are visited again."""
 

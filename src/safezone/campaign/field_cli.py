@@ -147,4 +147,3 @@ def teams_save(
         _errors(error)
     finally:
         database.dispose()
-
