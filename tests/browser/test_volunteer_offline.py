@@ -1,6 +1,6 @@
 """The volunteer's offline app in a real browser (Debian Chromium, 360x740): log in, load the
 walk list, lose the signal, record three visits (shown as queued), get the signal back, sync;
-a second sync stores nothing new; the installs show in the door-to-door figures."""
+a second sync stores nothing new; the coverage page shows the new installs."""
 
 from __future__ import annotations
 
@@ -35,6 +35,23 @@ def _visits(db: Database) -> tuple[int, int]:
     return visits, helped
 
 
+def _login(context: Any, base_url: str, username: str) -> Any:
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def _coverage_installs(page: Any, base_url: str) -> int:
+    """The NCOVI installs of Tuy Hoà on its coverage page (no official count: door to door)."""
+    page.goto(f"{base_url}/campaign?unit=555&app=ncovi")
+    return int(page.inner_text("[data-testid=installs]").replace(".", "").replace(",", ""))
+
+
 def test_offline_visits_queue_then_sync_once(
     browser: Any, live_server: str, db: Database, settings: Settings
 ) -> None:
@@ -43,6 +60,10 @@ def test_offline_visits_queue_then_sync_once(
             accounts.create_user(
                 session, username=username, password=PASSWORD, role="volunteer", unit_code=unit
             )
+        accounts.create_user(
+            session, username="chiendich", password=PASSWORD, role="campaign_officer",
+            unit_code="555",
+        )  # fmt: skip
         ensure_apps(session)
         seed_field_demo(session, settings)
     before_visits, before_helped = _visits(db)
@@ -50,6 +71,9 @@ def test_offline_visits_queue_then_sync_once(
     context = browser.new_context(
         viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, locale="vi-VN"
     )
+    office = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    officer = _login(office, live_server, "chiendich")
+    installs_before = _coverage_installs(officer, live_server)
     page = context.new_page()
     page.set_default_timeout(30_000)
     errors: list[str] = []
@@ -113,5 +137,9 @@ def test_offline_visits_queue_then_sync_once(
         mine = next(row for row in progress["rows"] if row["volunteer"] == "tnv.phuong1")
         assert mine["installs_helped"] >= 3
         assert errors == []
+
+        # The commune's coverage page shows the new installs (one phone in each household).
+        assert _coverage_installs(officer, live_server) == installs_before + 3
     finally:
         context.close()
+        office.close()

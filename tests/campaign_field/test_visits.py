@@ -326,3 +326,31 @@ def test_progress_counts_per_volunteer(
         assert volunteer.role.value == "volunteer"
         own = visits.progress(session, volunteer, Scope("54", "54/"))
         assert [row.volunteer for row in own.rows] == ["tnv.a"]
+
+
+def test_sync_refreshes_the_door_to_door_figures_of_the_commune(
+    db: Database, policy: FieldPolicy, seed_field: SeedField
+) -> None:
+    from safezone.campaign.models import AdoptionFigure, FigureSource
+
+    seeded = seed_field()
+    mine = seeded["households"]["tnv.a"]
+    with db.session() as session:
+        visits.sync(
+            session,
+            policy,
+            _user(session, seeded),
+            [visit(mine[0], smartphones=2), visit(mine[1])],
+            now=MORNING,
+        )
+        figures = {
+            (f.unit_code, f.app_code): f.installs
+            for f in session.scalars(
+                select(AdoptionFigure).where(
+                    AdoptionFigure.source == FigureSource.FIELD,
+                    AdoptionFigure.superseded_at.is_(None),
+                )
+            )
+        }
+    # ncovi installed with help in both households (2 phones + 1); bluezone "later": nothing.
+    assert figures == {(COMMUNE, "ncovi"): 3}

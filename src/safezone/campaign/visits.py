@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
 from safezone.accounts.service import Scope, record, record_read
-from safezone.campaign import revisits
+from safezone.campaign import figures, revisits
 from safezone.campaign.field_schemas import (
     ErrorOut,
     ProgressOut,
@@ -344,6 +344,9 @@ def sync(
     for household in touched.values():
         reschedule(session, policy, household)
     session.flush()
+    for commune in _communes_of(session, {h.unit_code for h in touched.values()}):
+        # The door-to-door figures of the communes visited follow at once (coverage pages).
+        figures.refresh_field(session, as_of=local_day(now), within=commune)
     counts = {
         name: sum(1 for item in results if item.status == name)
         for name in ("stored", "unchanged", "corrected", "rejected")
@@ -428,6 +431,16 @@ def _correct(
     if consent_changed and visit.consent_reminders:
         _consent(session, policy, row, visit, phone)
     return "corrected"
+
+
+def _communes_of(session: Session, unit_codes: set[str]) -> list[str]:
+    """The communes of these units (a village's commune is its parent)."""
+    rows = session.execute(
+        select(Unit.code, Unit.level, Unit.parent_code).where(Unit.code.in_(unit_codes))
+    )
+    return sorted(
+        {parent if level == "village" and parent else code for code, level, parent in rows}
+    )
 
 
 def _correction_refused(
