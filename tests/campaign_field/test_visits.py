@@ -189,8 +189,8 @@ def test_consent_is_stored_sealed_with_time_and_source_and_handed_on(
             str(x) for r in session.execute(text("SELECT * FROM campaign_visits")) for x in r
         )
         assert "905777888" not in dump
-    assert [(c.phone, c.source, c.unit_code, c.installed) for c in given] == [
-        ("+84905777888", "door_to_door", COMMUNE, ("ncovi",))
+    assert [(c.phone, c.source, c.unit_code, c.installed, c.volunteer) for c in given] == [
+        ("+84905777888", "door_to_door", COMMUNE, ("ncovi",), "tnv.a")
     ]
 
 

@@ -68,6 +68,7 @@ class ConsentGiven:
     unit_code: str
     visit_id: int
     installed: tuple[str, ...]  # apps already installed or installed with help
+    volunteer: str  # who recorded the consent (username)
 
 
 #: Called in the visit's transaction for each new or changed consent (messaging's upsert).
@@ -385,7 +386,7 @@ def _create(
         },
     )
     if visit.consent_reminders:
-        _consent(session, policy, row, visit, phone)
+        _consent(session, policy, row, visit, phone, volunteer.username)
     return row
 
 
@@ -429,7 +430,7 @@ def _correct(
         detail={"client_id": row.client_id, "changed": changed},
     )
     if consent_changed and visit.consent_reminders:
-        _consent(session, policy, row, visit, phone)
+        _consent(session, policy, row, visit, phone, volunteer.username)
     return "corrected"
 
 
@@ -467,7 +468,12 @@ def _correction_refused(
 
 
 def _consent(
-    session: Session, policy: FieldPolicy, row: Visit, visit: VisitIn, phone: str | None
+    session: Session,
+    policy: FieldPolicy,
+    row: Visit,
+    visit: VisitIn,
+    phone: str | None,
+    volunteer: str,
 ) -> None:
     if policy.on_consent is None or phone is None or row.consent_at is None:
         return
@@ -478,7 +484,15 @@ def _consent(
     )
     policy.on_consent(
         session,
-        ConsentGiven(phone, row.consent_at, row.consent_source, row.unit_code, row.id, installed),
+        ConsentGiven(
+            phone,
+            row.consent_at,
+            row.consent_source,
+            row.unit_code,
+            row.id,
+            installed,
+            volunteer,
+        ),
     )
 
 
