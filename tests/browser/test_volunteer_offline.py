@@ -5,6 +5,8 @@ a second sync stores nothing new; the coverage page shows the new installs."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +102,9 @@ def test_offline_visits_queue_then_sync_once(
             page.wait_for_selector("#visit-dialog[open]")
             page.select_option("#app-ncovi", "installed_with_help")
             page.select_option("#app-bluezone", "already_installed")
+            if household == ids[0] and os.environ.get("SAFEZONE_SCREENSHOTS"):
+                shots = Path(os.environ["SAFEZONE_SCREENSHOTS"])
+                page.screenshot(path=shots / "volunteer-visit-form-360.png")
             page.click("[data-testid=visit-save]")
             page.wait_for_selector("#visit-dialog:not([open])", state="hidden")
         page.wait_for_function("() => document.getElementById('queue-count').textContent === '3'")
