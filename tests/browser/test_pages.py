@@ -44,7 +44,6 @@ from tests.browser.pages import (
     VOLUNTEER,
     Page,
 )
-from tests.campaign_field.conftest import ensure_apps
 from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import Phone, make_keys, new_app_key
@@ -107,7 +106,6 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
             )
             tokens[role] = {"Authorization": f"Bearer {accounts.issue_token(session, user)}"}
         signing.generate(session, settings, now=now - dt.timedelta(days=1))
-        ensure_apps(session)  # emptied on PostgreSQL by the test set-up
         seed_field_demo(session, settings)  # households, a team and visits in Tuy Hoà
 
     with TestClient(create_app(settings, db)) as client:

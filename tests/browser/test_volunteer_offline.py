@@ -17,7 +17,6 @@ from safezone.campaign.field_demo import seed_field_demo
 from safezone.campaign.models import Visit, VisitApp
 from safezone.config import Settings
 from safezone.db.engine import Database
-from tests.campaign_field.conftest import ensure_apps
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -66,7 +65,6 @@ def test_offline_visits_queue_then_sync_once(
             session, username="chiendich", password=PASSWORD, role="campaign_officer",
             unit_code="555",
         )  # fmt: skip
-        ensure_apps(session)
         seed_field_demo(session, settings)
     before_visits, before_helped = _visits(db)
 

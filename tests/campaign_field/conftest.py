@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from safezone.accounts.models import User
 from safezone.accounts.service import Scope
 from safezone.campaign import households, teams
-from safezone.campaign.models import CampaignApp, Household
+from safezone.campaign.models import Household
 from safezone.campaign.privacy import vault_for
 from safezone.campaign.visits import FieldPolicy
 from safezone.config import Settings
@@ -26,26 +26,6 @@ COMMUNE, OTHER_COMMUNE, OTHER_DISTRICT_COMMUNE = "22015", "22018", "22052"
 TODAY = dt.date(2026, 11, 30)
 #: 09:00 in Vietnam on TODAY.
 MORNING = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
-
-
-#: The apps migration 0008 seeds. The PostgreSQL test set-up empties every table (TRUNCATE),
-#: seeded reference rows included, so the door-to-door tests put them back.
-APPS = (("ncovi", "NCOVI", 1), ("bluezone", "Bluezone", 2), ("safezone", "safezone", 3))
-
-
-def ensure_apps(session: Session) -> None:
-    """The seeded campaign apps, added when the test database lost them."""
-    known = set(session.scalars(select(CampaignApp.code)))
-    for code, name, position in APPS:
-        if code not in known:
-            session.add(CampaignApp(code=code, name=name, position=position))
-    session.flush()
-
-
-@pytest.fixture(autouse=True)
-def _apps(db: Database) -> None:
-    with db.session() as session:
-        ensure_apps(session)
 
 
 @pytest.fixture
