@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from safezone.accounts.models import User
 from safezone.accounts.service import Scope
@@ -219,3 +220,66 @@ def test_sync_body_errors_name_the_field(
     fields = {error["field"] for error in response.json()["errors"]}
     assert {"visits.0.client_id", "visits.0.household_id", "visits.0.outcome"} <= fields
     assert all(error["message_vi"] for error in response.json()["errors"])
+
+
+def test_consent_at_the_door_becomes_a_messaging_contact(
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    make_user: MakeUser,
+    token_for: Callable[[User], dict[str, str]],
+) -> None:
+    from safezone.messaging import base as messaging_base
+    from safezone.messaging import contacts as messaging_contacts
+    from safezone.messaging.models import ContactApp
+
+    volunteer = make_user("tnv.a", "volunteer", COMMUNE)
+    targets = _targets(db, settings)
+    with db.session() as session:
+        teams.save_team(
+            session,
+            Scope("54", "54/"),
+            name="Đội in",
+            unit_code=COMMUNE,
+            areas=[COMMUNE],
+            members=["tnv.a"],
+            actor="test",
+            team_id=targets["in"]["team"],
+        )
+        teams.distribute(
+            session, teams.get_team(session, targets["in"]["team"], Scope("54", "54/"))
+        )
+    headers = token_for(volunteer)
+    household = client.get("/api/v1/campaign/walk-list", headers=headers).json()["households"][0]
+    body = {
+        "visits": [
+            {
+                "client_id": str(uuid.uuid4()),
+                "household_id": household["household_id"],
+                "visited_at": dt.datetime.now(dt.UTC).isoformat(),
+                "outcome": "home",
+                "people_home": 1,
+                "smartphones": 1,
+                "apps": [{"app_code": "ncovi", "result": "installed_with_help"}],
+                "consent_reminders": True,
+                "reminder_phone": "0905 777 888",
+            }
+        ]
+    }
+    stored = client.post("/api/v1/campaign/visits/sync", json=body, headers=headers)
+    assert stored.json()["stored"] == 1
+    with db.session() as session:
+        contact = messaging_contacts.find(
+            session, messaging_base.vault_for(settings), "+84905777888"
+        )
+        assert contact is not None
+        assert (contact.source, contact.consent_by, contact.unit_code) == (
+            "visit",
+            "tnv.a",
+            COMMUNE,
+        )
+        assert contact.consent_at is not None
+        installed = session.scalars(
+            select(ContactApp.app_code).where(ContactApp.contact_id == contact.id)
+        ).all()
+        assert list(installed) == ["ncovi"]

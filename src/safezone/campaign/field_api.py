@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from safezone.accounts.models import Role, User
 from safezone.accounts.service import Scope, ensure_in_scope
-from safezone.campaign import teams, visits
+from safezone.campaign import consent, teams, visits
 from safezone.campaign.field_schemas import (
     DistributeOut,
     ProgressOut,
@@ -37,7 +37,7 @@ UnitQuery = Annotated[
     str | None, Query(max_length=16, description="Narrow to this unit (within your scope)")
 ]
 
-#: Set by the composition root to create a messaging contact for each consent (see the docs).
+#: The composition root may set another consent hook here (tests, other channels).
 CONSENT_HOOK_STATE = "campaign_consent_hook"
 
 
@@ -49,7 +49,9 @@ def get_field_policy(request: Request) -> visits.FieldPolicy:
         policy = visits.FieldPolicy(
             vault=vault_for(settings),
             rules=RevisitRules.from_settings(settings),
-            on_consent=getattr(request.app.state, CONSENT_HOOK_STATE, None),
+            # Consents become messaging contacts unless the app was given another hook.
+            on_consent=getattr(request.app.state, CONSENT_HOOK_STATE, None)
+            or consent.to_messaging(settings),
         )
         request.app.state.campaign_field_policy = policy
     return policy
