@@ -13,8 +13,8 @@ from safezone import __version__
 from safezone.accounts import api as account_api
 from safezone.accounts import views as account_views
 from safezone.campaign import api as campaign_api
-from safezone.campaign import views as campaign_views
 from safezone.campaign import field_api, field_views
+from safezone.campaign import views as campaign_views
 from safezone.campaign.materials import views as materials_views
 from safezone.config import Settings
 from safezone.db.engine import Database
