@@ -4,7 +4,9 @@ What the key ring protects, and what rotation does with it:
 
 - re-encrypted here (stored, long-lived): declarations' personal data and blind indexes
   (:func:`safezone.declarations.rekey`), exposure's export signing keys
-  (:func:`safezone.exposure.signing.rekey`);
+  (:func:`safezone.exposure.signing.rekey`), messaging contacts' phone numbers
+  (:func:`safezone.messaging.contacts.rekey`), households' and door-to-door visits' personal
+  data (:func:`safezone.campaign.privacy.rekey`);
 - verified under every key of the ring until the previous secret is dropped (short-lived, held
   by people and phones, cannot be re-made by the server): QR passes, verification codes and
   tokens, certificates, revision tokens, session cookies;
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from safezone.accounts.service import record
+from safezone.campaign.privacy import rekey as rekey_campaign
 from safezone.config import Settings
 from safezone.db.engine import Database
 from safezone.declarations import rekey as rekey_declarations
@@ -38,6 +41,7 @@ PARTS: dict[str, Rekey] = {
     "declarations": rekey_declarations,
     "exposure_signing_keys": rekey_signing_keys,
     "messaging_contacts": rekey_messaging,
+    "campaign_households_visits": rekey_campaign,
 }
 
 

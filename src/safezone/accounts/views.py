@@ -31,6 +31,7 @@ LANDING: dict[Role, str] = {
     Role.HEALTH_OFFICER: "/declarations",
     Role.VERIFIER: "/exposure/codes",
     Role.CAMPAIGN_OFFICER: "/campaign",
+    Role.VOLUNTEER: "/volunteer/",  # the offline walk-list app
 }
 
 

@@ -6,6 +6,12 @@ campaign has its own key labels (HKDF purposes), so its keys are not the declara
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safezone.campaign.models import Household, Visit
 from safezone.config import Settings
 from safezone.vault import Vault
 
@@ -18,3 +24,32 @@ def vault_for(settings: Settings) -> Vault:
     return Vault.from_ring(
         settings.keyring, encryption_label=ENCRYPTION_LABEL, index_label=BLIND_INDEX_LABEL
     )
+
+
+def rekey(session: Session, settings: Settings, *, batch: int = 500) -> int:
+    """Re-encrypt and re-index households' and visits' personal data sealed under an older key
+    of the ring (secret rotation, see docs/security.md); returns how many rows changed.
+
+    Safe to run again. A household's ``import_key`` is left as it is: it is a digest of the
+    imported row, which the server no longer has; re-imports match it under every key of the
+    ring, so import files from before the rotation are recognised until the old secret goes.
+    """
+    vault = vault_for(settings)
+
+    def households(after: int) -> Sequence[Household | Visit]:
+        query = select(Household).where(Household.id > after).order_by(Household.id)
+        return session.scalars(query.limit(batch)).all()
+
+    def visits(after: int) -> Sequence[Household | Visit]:
+        query = select(Visit).where(Visit.id > after).order_by(Visit.id)
+        return session.scalars(query.limit(batch)).all()
+
+    changed = 0
+    for rows_after in (households, visits):
+        last = 0
+        while rows := rows_after(last):
+            for row in rows:
+                last = row.id
+                changed += vault.reseal(row)
+            session.flush()
+    return changed
