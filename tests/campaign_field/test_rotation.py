@@ -13,9 +13,7 @@ from tests.campaign_field.conftest import COMMUNE, TODAY, household_file
 NEW_SECRET = "a-brand-new-secret-for-rotation-tests-0123456789"
 
 
-def test_rotation_reseals_households_under_the_new_secret(
-    db: Database, settings: Settings
-) -> None:
+def test_rotation_reseals_households_under_the_new_secret(db: Database, settings: Settings) -> None:
     old_secret = settings.secret().decode()
 
     def with_secrets(current: str, previous: list[str]) -> Settings:
