@@ -73,9 +73,14 @@ def serve(settings: Settings, db: Database) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():  # type: ignore[no-untyped-def]
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests.
+
+    Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+    thread while it is open, so tests after this package that call ``asyncio.run`` (the
+    reference device, on bumble) would fail with "cannot be called from a running event loop".
+    """
     if not CHROMIUM.exists():
         if os.environ.get("SAFEZONE_REQUIRE_BROWSER") == "1":
             pytest.fail(f"{CHROMIUM} is missing and SAFEZONE_REQUIRE_BROWSER=1")
