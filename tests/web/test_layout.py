@@ -39,7 +39,8 @@ def _login(client: TestClient, username: str, next_page: str | None = None) -> s
         ("health_officer", "555", "/declarations"),
         ("verifier", "555", "/exposure/codes"),
         ("admin", "54", "/units"),
-        ("campaign_officer", "555", "/units"),
+        ("campaign_officer", "555", "/campaign"),
+        ("volunteer", "22015", "/volunteer/"),
     ],
 )
 def test_login_lands_on_the_roles_work_page(

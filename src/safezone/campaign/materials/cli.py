@@ -205,7 +205,7 @@ def dhis2_push(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Push installs per app and declarations per risk for ``--period`` to DHIS2."""
+    """Push installs per app and declarations per risk for the period to DHIS2."""
     import json
 
     from safezone.campaign.materials import dhis2
