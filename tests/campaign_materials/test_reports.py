@@ -167,6 +167,9 @@ def test_pdf_report_has_the_sections_and_charts(db: Database, policy: Policy) ->
         "Đi từng nhà",
         "Trường THPT Nguyễn Huệ",
         "Tin nhắn đã lên lịch 0",
+        # Sources are named, never printed as codes ("official", "none").
+        "5.400 3,5% 60% – Số liệu chính thức",
+        "safezone 155.921 0 0% – – Chưa có số liệu",
         "Khai báo y tế theo mức nguy cơ (chỉ số lượng)",
         "Phường 1",
     ):

@@ -41,6 +41,15 @@ from safezone.units.models import Unit
 from safezone.units.service import subtree_of
 
 RISKS: tuple[str, ...] = ("high", "medium", "low")
+#: Where a coverage figure came from (``Coverage.source``), as printed: never the raw code.
+SOURCE_LABELS: dict[str, tuple[str, str]] = {
+    "official": ("Số liệu chính thức", "Official count"),
+    "field": ("Đi từng nhà", "Door-to-door"),
+    "safezone": ("Người dùng safezone", "safezone usage"),
+    "organisation": ("Báo cáo của tổ chức", "Organisation reports"),
+    "mixed": ("Nhiều nguồn", "Mixed sources"),
+    "none": ("Chưa có số liệu", "No figure yet"),
+}
 RISK_LABELS: dict[str, tuple[str, str]] = {
     "high": ("Nguy cơ cao", "High risk"),
     "medium": ("Nguy cơ trung bình", "Medium risk"),
@@ -426,7 +435,7 @@ def to_xlsx(data: ReportData, *, lang: str = "vi") -> bytes:
                 item.target_share,
                 item.target_base,
                 item.deadline,
-                item.source,
+                t(*SOURCE_LABELS.get(item.source, (item.source, item.source))),
                 change.installs_delta,
                 t("Chậm", "Behind") if item.behind else t("Đạt tiến độ", "On track"),
             ]
@@ -674,6 +683,7 @@ def to_pdf(data: ReportData, *, lang: str = "vi", paper: str = "A4") -> bytes:
             "coverage_chart": coverage_chart,
             "ranking_charts": ranking_charts,
             "risk_labels": {risk: t(*RISK_LABELS[risk]) for risk in RISKS},
+            "source_labels": {source: t(*label) for source, label in SOURCE_LABELS.items()},
             "stage_labels": {stage: t(*label) for stage, label in FUNNEL_STAGES.items()},
             "risks": RISKS,
         },
