@@ -26,7 +26,8 @@ from .conftest import COMMUNE, seed_figures
 OUTSIDE = "22052"  # a commune of Sông Cầu (557)
 HTML = {"Accept": "text/html"}
 
-#: (method, path template, form body or None, changes something)
+#: (method, path template, form body or None, campaign officers only: changes something or
+#: reads personal data)
 ENDPOINTS: list[tuple[str, str, dict[str, str] | None, bool]] = [
     ("GET", "/campaign/materials/{unit}", None, False),
     ("GET", "/campaign/materials/{unit}/poster.pdf?paper=A3", None, False),
@@ -35,6 +36,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, str] | None, bool]] = [
     ("GET", "/campaign/materials/{unit}/broadcast/{script}/audio", None, False),
     ("GET", "/campaign/materials/{unit}/broadcast/{script}/script.txt", None, False),
     ("GET", "/campaign/materials/{unit}/reports/{report}", None, False),
+    ("GET", "/campaign/materials/{unit}/walk-sheet.pdf", None, True),
     ("POST", "/campaign/materials/{unit}/schedule", {"times": "06:30", "active": "on"}, True),
     ("POST", "/campaign/materials/{unit}/broadcast/aired", {"slot": "{slot}"}, True),
     ("POST", "/campaign/materials/{unit}/recipients", {"emails": "soyte@phuyen.gov.vn"}, True),

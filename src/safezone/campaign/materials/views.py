@@ -13,17 +13,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
-from safezone.accounts.service import Scope, require_role
+from safezone.accounts.service import Scope, record_read, require_role
 from safezone.campaign.coverage import local_today
 from safezone.campaign.materials import broadcasts, figures, mailer, printed, reports
 from safezone.campaign.materials.models import BroadcastSchedule, ReportFormat
+from safezone.campaign.privacy import vault_for
 from safezone.declarations.base import Policy
 from safezone.errors import FieldError, NotFound, SafezoneError
 from safezone.units.models import Unit
 from safezone.units.names import display_name
+from safezone.units.service import subtree_of
 from safezone.web import i18n
 from safezone.web.deps import (
     CsrfProtected,
@@ -74,6 +77,22 @@ def _pdf(content: bytes, name: str) -> Response:
     )
 
 
+def _volunteers(session: Session, unit: Unit) -> list[User]:
+    """Volunteers based in ``unit``'s subtree, for the walk sheet's choice."""
+    query = (
+        select(User)
+        .join(Unit, Unit.code == User.unit_code)
+        .where(
+            User.role == Role.VOLUNTEER,
+            User.is_active.is_(True),
+            subtree_of(Unit.path, unit.path),
+        )
+        .order_by(User.username)
+        .limit(500)
+    )
+    return list(session.scalars(query))
+
+
 def _page(
     request: Request,
     session: Any,
@@ -87,6 +106,7 @@ def _page(
     script = broadcasts.latest_script(session, unit.code)
     today = local_today()
     slots = broadcasts.slots(schedule, today) if schedule else []
+    can_edit = user.role in (Role.ADMIN, Role.CAMPAIGN_OFFICER)
     return render(
         request,
         "materials/page.html",
@@ -100,7 +120,8 @@ def _page(
             "airings": broadcasts.airings(session, unit.code, limit=20),
             "history": reports.history(session, unit.code, limit=30),
             "recipients": mailer.recipients(session, unit.code),
-            "can_edit": user.role in (Role.ADMIN, Role.CAMPAIGN_OFFICER),
+            "can_edit": can_edit,
+            "volunteers": _volunteers(session, unit) if can_edit else [],
             "errors": errors or [],
         },
         status_code=status_code,
@@ -178,6 +199,53 @@ def guide_download(
     return _pdf(
         printed.guide_pdf(app, paper=paper, lang=i18n.get_locale()), f"huong-dan-{app.code}.pdf"
     )
+
+
+@router.get("/campaign/materials/{code}/walk-sheet.pdf")
+def walk_sheet_download(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Officer,
+    scope: UnitScope,
+    code: UnitCode,
+    volunteer: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    paper: Annotated[str, Query(max_length=2)] = "A4",
+) -> Response:
+    """The printable walk sheet of the unit's households (one volunteer's, if given).
+
+    Names and addresses are personal data: campaign officers only, within their units, and the
+    read is audited like the volunteer app's walk list."""
+    unit = _unit(session, scope, code)
+    volunteer_name = ""
+    if volunteer is not None:
+        found = session.get(User, volunteer)
+        home = session.get(Unit, found.unit_code) if found is not None else None
+        mine = home is not None and scope.contains(home)
+        if found is None or found.role != Role.VOLUNTEER or not mine:
+            raise NotFound(
+                FieldError(
+                    "volunteer",
+                    "volunteer_not_found",
+                    "Không tìm thấy tình nguyện viên này trong đơn vị của bạn.",
+                    "No such volunteer in your units.",
+                )
+            )
+        volunteer_name = found.username
+    rows = printed.walk_rows(session, vault_for(settings), unit=unit, volunteer_id=volunteer)
+    record_read(
+        session, user, "walk_sheet", unit.code, unit.code, volunteer=volunteer, households=len(rows)
+    )
+    content = printed.walk_sheet_pdf(
+        place=display_name(unit),
+        apps=figures.active_apps(session),
+        rows=rows,
+        day=local_today(),
+        volunteer=volunteer_name,
+        paper=paper,
+        lang=i18n.get_locale(),
+    )
+    suffix = f"-{volunteer_name}" if volunteer_name else ""
+    return _pdf(content, f"phieu-di-tung-nha-{unit.code}{suffix}.pdf")
 
 
 @router.get("/campaign/materials/{code}/broadcast/{script_id}/audio")
