@@ -85,6 +85,7 @@ PAGES: tuple[Page, ...] = (
     Page("/messaging/new", CAMPAIGN),
     Page("/messaging/campaigns/{msg_campaign_id}", CAMPAIGN, charts=True),
     Page("/messaging/templates", CAMPAIGN),
+    Page("/messaging/contacts", CAMPAIGN),
     Page("/messaging/contacts/import", CAMPAIGN),
     Page("/i/{link_token}", None),
     Page("/campaign", CAMPAIGN, charts=True),  # a choropleth: the seed gives boundaries

@@ -85,7 +85,8 @@ def test_officer_downloads_the_units_households_and_the_read_is_audited(
         f"/campaign/materials/{COMMUNE}/walk-sheet.pdf?volunteer={volunteer.id}", headers=headers
     )
     text = text_of(mine.content)
-    assert "Nguyễn Văn An" in text and "Trần Thị Bình" in text
+    assert "Nguyễn Văn An" in text
+    assert "Trần Thị Bình" in text
     assert "Lê Văn Cường" not in text  # not dealt to this volunteer
     assert "tnv.an" in text
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from safezone.config import Settings
@@ -31,6 +31,7 @@ from safezone.messaging.models import (
 from safezone.messaging.phones import InvalidPhone, carrier_of, normalise
 from safezone.messaging.tables import Row
 from safezone.units.models import Unit
+from safezone.units.names import display_name
 from safezone.vault import Vault
 
 #: Sources allowed to re-activate an opted-out contact: a fresh consent given in person or on
@@ -242,6 +243,45 @@ def opt_out(
         contact.updated_at = now
     cancel_queued(session, contact.id, "opted_out", now=now)
     return contact
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    """What staff see of one contact: never the messages' text, only their course."""
+
+    contact: Contact
+    unit_name: str
+    apps: tuple[str, ...]
+    messages: dict[str, int]  # status -> count
+
+
+def look_up(session: Session, vault: Vault, phone: str, *, within_path: str) -> ContactCard | None:
+    """The contact with this number if it belongs to a unit under ``within_path``; None
+    otherwise, whether the number is unknown or out of reach (the caller cannot tell which).
+
+    Raises InvalidInput (field ``phone``) for something that is not a mobile number. The
+    caller audits the read."""
+    try:
+        e164 = normalise(phone, field="phone")
+    except InvalidPhone as exc:
+        raise InvalidInput(exc.error) from None
+    contact = find(session, vault, e164)
+    if contact is None:
+        return None
+    unit = session.get(Unit, contact.unit_code)
+    if unit is None or not unit.path.startswith(within_path):  # paths end with "/"
+        return None
+    counts = session.execute(
+        select(Message.status, func.count())
+        .where(Message.contact_id == contact.id)
+        .group_by(Message.status)
+    ).all()
+    return ContactCard(
+        contact=contact,
+        unit_name=display_name(unit),
+        apps=tuple(sorted(installed_apps(session, contact.id))),
+        messages={status: int(count) for status, count in counts},
+    )
 
 
 def installed_apps(session: Session, contact_id: int) -> set[str]:

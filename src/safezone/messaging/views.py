@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safezone.accounts.models import Role, User
-from safezone.accounts.service import Scope
+from safezone.accounts.service import Scope, record, record_read
 from safezone.config import Settings
 from safezone.db.base import utcnow
 from safezone.errors import FieldError, InvalidInput, SafezoneError
@@ -483,6 +483,101 @@ async def import_submit(
             status_code=422,
         )
     return render(request, "messaging/import.html", {"result": result, "errors": []})
+
+
+# --- one contact: look up by number, stop messages ------------------------------------------
+
+
+def _contact_page(
+    request: Request,
+    *,
+    phone: str = "",
+    card: contacts.ContactCard | None = None,
+    searched: bool = False,
+    stopped: int | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    response = render(
+        request,
+        "messaging/contact.html",
+        {
+            "phone": phone,
+            "card": card,
+            "searched": searched,
+            "stopped": stopped,
+            "errors": errors or {},
+            "statuses": STATUS_LABELS(),
+            "app_names": APP_NAMES,
+        },
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"  # a phone number and its consent record
+    return response
+
+
+def _look_up(
+    session: Session, policy: Policy, scope: Scope, user: User, phone: str
+) -> contacts.ContactCard | None:
+    card = contacts.look_up(session, policy.vault, phone, within_path=scope.path)
+    if card is not None:
+        record_read(session, user, "contact", card.contact.id, card.contact.unit_code)
+    return card
+
+
+@router.get("/messaging/contacts", response_class=HTMLResponse)
+def contact_form(request: Request, user: Officer) -> HTMLResponse:
+    """Find one contact by phone number (e.g. a citizen who called the hotline)."""
+    return _contact_page(request)
+
+
+@router.post("/messaging/contacts", response_class=HTMLResponse, dependencies=[CsrfProtected])
+async def contact_search(
+    request: Request, session: SessionDep, scope: UnitScope, user: Officer, policy: PolicyDep
+) -> HTMLResponse:
+    """The contact with this number in the officer's units (sent by POST: a number in a URL
+    would end up in logs and history). Every hit is an audited read."""
+    phone = (await _form(request)).get("phone", "")[:40]
+    try:
+        card = _look_up(session, policy, scope, user, phone)
+    except SafezoneError as exc:
+        return _contact_page(request, phone=phone, errors=_errors(exc), status_code=422)
+    return _contact_page(request, phone=phone, card=card, searched=True)
+
+
+@router.post(
+    "/messaging/contacts/opt-out", response_class=HTMLResponse, dependencies=[CsrfProtected]
+)
+async def contact_opt_out(
+    request: Request, session: SessionDep, scope: UnitScope, user: Officer, policy: PolicyDep
+) -> HTMLResponse:
+    """Stop every message to this number now, on the person's request made to staff."""
+    phone = (await _form(request)).get("phone", "")[:40]
+    try:
+        card = _look_up(session, policy, scope, user, phone)
+    except SafezoneError as exc:
+        return _contact_page(request, phone=phone, errors=_errors(exc), status_code=422)
+    if card is None:
+        return _contact_page(request, phone=phone, searched=True, status_code=404)
+    before = card.messages.get("queued", 0)
+    contacts.opt_out(
+        session,
+        contacts.phone_of(policy.vault, card.contact),
+        f"staff:{user.username}",
+        vault=policy.vault,
+    )
+    record(
+        session,
+        actor=user.username,
+        action="opt_out",
+        object_type="contact",
+        object_id=card.contact.id,
+        unit_code=card.contact.unit_code,
+    )
+    session.flush()
+    card = contacts.look_up(session, policy.vault, phone, within_path=scope.path)
+    stopped = before - (card.messages.get("queued", 0) if card else 0)
+    return _contact_page(request, phone=phone, card=card, searched=True, stopped=stopped)
 
 
 # --- the public confirmation page -----------------------------------------------------------
