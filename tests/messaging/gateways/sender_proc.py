@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 from safezone.db.engine import Database
@@ -37,7 +39,15 @@ def main() -> None:
     )
     sender = build_sender(settings, db, support.composer(settings), policy=policy)
     print("ready", flush=True)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     sender.run(threading.Event(), idle_seconds=0.2)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A test run that dies must not leave this sender running on the machine."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 if __name__ == "__main__":

@@ -201,9 +201,11 @@ def test_kill_9_mid_batch_then_restart_delivers_each_exactly_once(
         "grace_seconds": 1,
     }
     process = _start_sender(live, tmp_path, options)
-    live.wait(lambda: len(smsc.snapshot()) >= 30, timeout=60)
-    process.send_signal(signal.SIGKILL)
-    process.wait(10)
+    try:
+        live.wait(lambda: len(smsc.snapshot()) >= 30, timeout=60)
+    finally:  # killed either way: a failed wait must not leave a sender running
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
     killed_at = len(smsc.snapshot())
     assert killed_at < 200, "the sender finished before it could be killed"
     with live.db.read_session() as session:  # some were in flight when it died
