@@ -232,6 +232,34 @@ def _validate(
     return report, [row for row in unique if row.line not in bad], villages
 
 
+def rekey_import_key(session: Session, vault: Vault, household: Household) -> bool:
+    """Re-make ``household.import_key`` under the vault's current key (secret rotation), from
+    its sealed values; True if it changed. A household edited since its import (its identity no
+    longer gives the stored digest under any key) is left alone rather than guessed."""
+    unit = session.get(Unit, household.unit_code)
+    if unit is None:
+        return False
+    village = unit.level == "village"
+    opened = vault.open(household, "head_name", "address", "phone")
+    row = HouseholdRow(
+        line=0,
+        village_code=unit.code if village else None,
+        village_name=None,
+        address=opened["address"],
+        head_name=opened["head_name"] or "",
+        members=household.members,
+        phone=opened["phone"],
+    )
+    identity = row.identity(unit.parent_code if village and unit.parent_code else unit.code)
+    current = vault.digest("household", identity)
+    if household.import_key == current:
+        return False
+    if household.import_key not in vault.candidates("household", identity):
+        return False
+    household.import_key = current
+    return True
+
+
 def _existing(
     session: Session, vault: Vault, commune: Unit, rows: Sequence[HouseholdRow]
 ) -> dict[int, Household]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safezone.campaign.households import rekey_import_key
 from safezone.campaign.models import Household, Visit
 from safezone.config import Settings
 from safezone.vault import Vault
@@ -30,9 +31,9 @@ def rekey(session: Session, settings: Settings, *, batch: int = 500) -> int:
     """Re-encrypt and re-index households' and visits' personal data sealed under an older key
     of the ring (secret rotation, see docs/security.md); returns how many rows changed.
 
-    Safe to run again. A household's ``import_key`` is left as it is: it is a digest of the
-    imported row, which the server no longer has; re-imports match it under every key of the
-    ring, so import files from before the rotation are recognised until the old secret goes.
+    Safe to run again. A household's ``import_key`` (the digest that recognises a re-imported
+    row) is re-made under the current key from the sealed values, so an import file from before
+    the rotation is still recognised after the old secret leaves the ring.
     """
     vault = vault_for(settings)
 
@@ -50,6 +51,8 @@ def rekey(session: Session, settings: Settings, *, batch: int = 500) -> int:
         while rows := rows_after(last):
             for row in rows:
                 last = row.id
-                changed += vault.reseal(row)
+                resealed = vault.reseal(row)
+                rekeyed = isinstance(row, Household) and rekey_import_key(session, vault, row)
+                changed += resealed or rekeyed
             session.flush()
     return changed
