@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from safezone import __version__
@@ -29,6 +29,7 @@ from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views
 from safezone.web.errors import install_error_handlers
+from safezone.web.guards import refuse_nul
 from safezone.web.middleware import RequestMiddleware, RotatingSessionMiddleware
 
 SESSION_COOKIE = "safezone_session"
@@ -54,6 +55,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         # Swagger UI and ReDoc from a CDN and stay blank offline.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.database = db
