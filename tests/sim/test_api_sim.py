@@ -58,8 +58,10 @@ def test_a_run_started_through_the_api_runs_in_the_worker_and_stores_results(
     started = client.post("/api/v1/sim/runs", json=SMALL, headers=officer)
     assert started.status_code == 202, started.text
     body = started.json()
-    assert body["status"] == "queued" and body["progress"] == 0.0
-    assert body["params"]["adoption"] == {"555": 0.4} and body["root_code"] == TUY_HOA
+    assert body["status"] == "queued"
+    assert body["progress"] == 0.0
+    assert body["params"]["adoption"] == {"555": 0.4}
+    assert body["root_code"] == TUY_HOA
     assert client.get(f"/api/v1/sim/runs/{body['id']}", headers=officer).json()["outputs"] is None
 
     assert _drain(db, registry) >= 1
@@ -91,9 +93,7 @@ def test_a_plan_started_through_the_api_ranks_districts_and_names_its_yield_sour
     assert outputs["yield_sources"] == {TUY_HOA: {"volunteer_days": "default",
                                                    "reminders": "default"}}  # fmt: skip
     confirmation = outputs["confirmation"]
-    assert {"greedy", "proportional", "greedy_summary", "proportional_summary"} <= set(
-        confirmation
-    )
+    assert {"greedy", "proportional", "greedy_summary", "proportional_summary"} <= set(confirmation)
     assert confirmation["greedy_summary"]["districts"][0]["code"] == TUY_HOA
 
 
@@ -116,9 +116,10 @@ def test_progress_is_written_as_seeds_finish(
     started = client.post("/api/v1/sim/runs", json={**SMALL, "seeds": 2}, headers=officer)
     _drain(db, registry)
     assert seen == [0.0, 0.5, 1.0]
-    assert client.get(f"/api/v1/sim/runs/{started.json()['id']}", headers=officer).json()[
-        "progress"
-    ] == 1.0
+    assert (
+        client.get(f"/api/v1/sim/runs/{started.json()['id']}", headers=officer).json()["progress"]
+        == 1.0
+    )
 
 
 def test_who_may_see_and_start_runs(
@@ -171,7 +172,8 @@ def test_bad_requests_name_every_field_in_both_languages(
     assert answer.status_code == 422
     errors = {e["field"]: e for e in answer.json()["errors"]}
     assert set(errors) == {"days", "seeds", "scale", "adoption_csv"}
-    assert "Số ngày" in errors["days"]["message_vi"] and "Days" in errors["days"]["message_en"]
+    assert "Số ngày" in errors["days"]["message_vi"]
+    assert "Days" in errors["days"]["message_en"]
 
     bad_csv = client.post(
         "/api/v1/sim/runs",
@@ -210,7 +212,8 @@ def test_a_job_that_raises_marks_the_run_failed_with_its_reason(
     assert run["error"] == "MemoryError: engine ran out of memory"
     with db.session() as session:  # the job itself is done: not retried for ever
         job = session.scalar(select(Job).where(Job.dedupe_key == tasks.dedupe_key(run_id)))
-        assert job is not None and job.done_at is not None
+        assert job is not None
+        assert job.done_at is not None
 
 
 def _kill_mid_run(db: Database, run_id: int) -> None:
@@ -219,7 +222,8 @@ def _kill_mid_run(db: Database, run_id: int) -> None:
 
     with db.session() as session:
         job = claim(session)
-        assert job is not None and job.dedupe_key == tasks.dedupe_key(run_id)
+        assert job is not None
+        assert job.dedupe_key == tasks.dedupe_key(run_id)
         session.get_one(SimRun, run_id).status = "running"
         session.get_one(SimRun, run_id).progress = 0.5
     with db.session() as session:  # ... and its lease runs out
@@ -235,7 +239,8 @@ def test_a_run_whose_worker_was_killed_is_run_again_after_the_lease(
     _kill_mid_run(db, run_id)
     _drain(db, registry)
     run = client.get(f"/api/v1/sim/runs/{run_id}", headers=officer).json()
-    assert run["status"] == "done" and run["progress"] == 1.0
+    assert run["status"] == "done"
+    assert run["progress"] == 1.0
 
 
 def test_a_run_that_keeps_killing_its_worker_is_failed_not_started_again(
@@ -262,7 +267,8 @@ def test_the_sweep_fails_runs_whose_job_is_gone(
         assert tasks.recover(session) == 1
     with db.session() as session:
         run = session.get_one(SimRun, run_id)
-        assert run.status == "failed" and "job is missing" in (run.error or "")
+        assert run.status == "failed"
+        assert "job is missing" in (run.error or "")
         assert tasks.recover(session) == 0
 
 
@@ -274,7 +280,8 @@ def test_without_the_simulator_starting_answers_503_and_reading_still_works(
     assert answer.status_code == 503
     (error,) = answer.json()["errors"]
     assert error["code"] == "simulator_not_installed"
-    assert "Covasim" in error["message_vi"] and "not installed" in error["message_en"]
+    assert "Covasim" in error["message_vi"]
+    assert "not installed" in error["message_en"]
     assert client.get("/api/v1/sim/runs", headers=officer).status_code == 200
     assert client.get("/api/v1/sim/status", headers=officer).json() == {
         "simulator_installed": False

@@ -67,7 +67,8 @@ def _visit_figures(
             Visit.volunteer_id.is_not(None)
         )
     ):
-        days[code].add((int(volunteer), _local_day(moment)))
+        if volunteer is not None:
+            days[code].add((int(volunteer), _local_day(moment)))
     return installs, days
 
 
@@ -76,7 +77,9 @@ def _reminder_figures(session: Session) -> dict[str, tuple[int, int]]:
     from safezone.messaging import service as messaging
 
     out: dict[str, tuple[int, int]] = {}
-    for code, path in session.execute(select(Unit.code, Unit.path).where(Unit.parent_code.is_(None))):
+    for code, path in session.execute(
+        select(Unit.code, Unit.path).where(Unit.parent_code.is_(None))
+    ):
         for row in messaging.funnel(session, Scope(code, path)):
             sent, confirmed = out.get(row.unit_code, (0, 0))
             out[row.unit_code] = (sent + row.sent, confirmed + row.confirmed)

@@ -54,10 +54,11 @@ def read_yields_csv(text: str) -> dict[str, Yield]:
 
 def yields_from_json(table: Mapping[str, Mapping[str, Any]]) -> dict[str, Yield]:
     """Stored yields (``{district: {installs_per_volunteer_day, installs_per_reminder}}``)."""
+    default = Yield()
     return {
         str(code): Yield(
-            float(y.get("installs_per_volunteer_day", Yield.installs_per_volunteer_day)),
-            float(y.get("installs_per_reminder", Yield.installs_per_reminder)),
+            float(y.get("installs_per_volunteer_day", default.installs_per_volunteer_day)),
+            float(y.get("installs_per_reminder", default.installs_per_reminder)),
         )
         for code, y in table.items()
     }

@@ -320,9 +320,7 @@ def get_run(session: Session, run_id: int) -> SimRun:
     return run
 
 
-def list_runs(
-    session: Session, limit: int = 50, *, scope_path: str | None = None
-) -> list[SimRun]:
+def list_runs(session: Session, limit: int = 50, *, scope_path: str | None = None) -> list[SimRun]:
     """The latest runs, newest first; with ``scope_path`` (a unit path such as ``54/555/``),
     only runs whose root unit lies in that subtree."""
     query = select(SimRun).order_by(SimRun.id.desc()).limit(limit)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy import select
@@ -292,6 +292,11 @@ SOURCE_LABELS = {
 }
 
 
+def _source_label(source: str) -> str:
+    """Where a yield came from, in the reader's language."""
+    return i18n.gettext(SOURCE_LABELS.get(source, source))
+
+
 @router.get("/sim/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
     request: Request, session: SessionDep, user: PageReader, run_id: RowId
@@ -306,7 +311,7 @@ def run_page(
             "run": run,
             "root_name": names.get(run.root_code or "", run.root_code or ""),
             "params": run.params or {},
-            "source_label": lambda s: i18n.gettext(SOURCE_LABELS.get(s, s)),
+            "source_label": _source_label,
             **_results(run),
         },
     )
