@@ -25,8 +25,8 @@ from safezone.exposure import views as exposure_views
 from safezone.messaging import api as messaging_api
 from safezone.messaging import gateway_api as messaging_gateway_api
 from safezone.messaging import views as messaging_views
-from safezone.sim.web import api as sim_api
-from safezone.sim.web import views as sim_views
+from safezone.sim.webui import api as sim_api
+from safezone.sim.webui import views as sim_views
 from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field
 
 from safezone.accounts.models import User
 from safezone.sim import service, tasks
-from safezone.sim.web.common import READERS, STARTERS, root_in_scope, run_detail, run_summary
-from safezone.sim.web.common import visible_run as _visible
+from safezone.sim.webui.common import READERS, STARTERS, root_in_scope, run_detail, run_summary
+from safezone.sim.webui.common import visible_run as _visible
 from safezone.web.deps import RowId, SessionDep, requires
 
 router = APIRouter(prefix="/api/v1/sim", tags=["sim"])

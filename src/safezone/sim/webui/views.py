@@ -20,7 +20,7 @@ from safezone.accounts.service import require_role
 from safezone.errors import FieldError, InvalidInput, SafezoneError
 from safezone.sim import service, tasks
 from safezone.sim.models import SimRun
-from safezone.sim.web.common import READERS, STARTERS, root_in_scope, visible_run
+from safezone.sim.webui.common import READERS, STARTERS, root_in_scope, visible_run
 from safezone.units.models import COMMUNE, Unit
 from safezone.units.names import display_name
 from safezone.web import charts, i18n
