@@ -74,7 +74,8 @@ def test_the_form_starts_a_run_whose_page_polls_then_shows_results(
 ) -> None:
     csrf = _officer(client, make_user)
     page = client.get("/sim", headers=HTML)
-    assert 'data-testid="run-form"' in page.text and 'data-testid="plan-form"' in page.text
+    assert 'data-testid="run-form"' in page.text
+    assert 'data-testid="plan-form"' in page.text
     assert 'href="/sim"' in page.text  # the menu link
 
     answer = _post(client, "/sim/runs", csrf, FORM)
@@ -86,16 +87,20 @@ def test_the_form_starts_a_run_whose_page_polls_then_shows_results(
     assert '<script src="/sim/static/sim.js" defer></script>' in running
     assert client.get("/sim/static/sim.js").status_code == 200
     listed = client.get("/sim", headers=HTML).text
-    assert 'data-testid="runs"' in listed and location in listed
+    assert 'data-testid="runs"' in listed
+    assert location in listed
 
     while run_one(db, registry):
         pass
     done = client.get(location, headers=HTML).text
     assert "sim.js" not in done  # nothing to poll any more
-    assert 'id="sim-districts"' in done and 'id="sim-curves"' in done
-    assert 'data-testid="districts"' in done and 'data-testid="overall"' in done
+    assert 'id="sim-districts"' in done
+    assert 'id="sim-curves"' in done
+    assert 'data-testid="districts"' in done
+    assert 'data-testid="overall"' in done
     english = client.get(location + "?lang=en", headers=HTML).text
-    assert "Infections averted per district" in english and "Epidemic curves" in english
+    assert "Infections averted per district" in english
+    assert "Epidemic curves" in english
     vietnamese = client.get(location + "?lang=vi", headers=HTML).text
     assert "Ca nhiễm tránh được theo huyện" in vietnamese
 
@@ -109,7 +114,8 @@ def test_a_finished_plan_shows_the_ranked_table(
     while run_one(db, registry):
         pass
     page = client.get(location + "?lang=en", headers=HTML).text
-    assert 'data-testid="plan-table"' in page and 'data-testid="confirmation"' in page
+    assert 'data-testid="plan-table"' in page
+    assert 'data-testid="confirmation"' in page
     assert "One more volunteer-day here averts" in page
     assert 'id="sim-districts"' in page
 
