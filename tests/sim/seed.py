@@ -1,5 +1,5 @@
-"""Finished simulations for page tests: a scenario run and a plan of the whole province, tiny
-(0.2 % of the population, one seed, ten days), started by ``username`` and run through the
+"""Finished simulations for page tests: a scenario run and a plan of the whole province, small
+(1 % of the population, one seed, 30 days: enough for an epidemic to draw; ~20 s), started by ``username`` and run through the
 worker's own function, as a deployment would."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from safezone.sim.models import SimRun
 TINY: dict[str, Any] = {
     "adoption": "csv",
     "adoption_csv": "unit_code,adoption\n555,0.5\n557,0.2\n",
-    "days": 10,
+    "days": 30,
     "seeds": 1,
-    "scale": 0.002,
+    "scale": 0.01,
 }
 
 

@@ -192,9 +192,10 @@ def _district_bars(rows: list[tuple[str, list[dict[str, Any]], str]], chart_id: 
         )
     count = len(rows[0][1]) if rows else 0
     figure.update_layout(
+        showlegend=True,  # also for one series: the legend says what the colour is
         barmode="group",
         height=max(260, 60 + 28 * count * max(1, len(rows))),
-        xaxis={"title": i18n.gettext("Infections averted (95% interval over seeds)")},
+        xaxis={"title": i18n.gettext("Infections averted")},
         yaxis={"autorange": "reversed", "automargin": True},
         margin={"l": 10, "r": 10, "b": 50},
     )
@@ -217,6 +218,7 @@ def _curves(series: list[tuple[str, list[float], str]], chart_id: str) -> Markup
             )
         )
     figure.update_layout(
+        showlegend=True,
         height=320,
         xaxis={"title": i18n.gettext("Day")},
         yaxis={"title": i18n.gettext("New infections per day"), "automargin": True},
