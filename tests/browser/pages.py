@@ -114,7 +114,7 @@ PAGES: tuple[Page, ...] = (
     Page("/sim/runs/{run_id}", ADMIN, charts=True, fill=(("run_id", "sim_run_id"),)),
     Page(
         "/sim/runs/{run_id}", ADMIN, charts=True, variant="plan", fill=(("run_id", "sim_plan_id"),)
-    ),  # fmt: skip
+    ),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),

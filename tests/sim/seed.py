@@ -1,6 +1,6 @@
 """Finished simulations for page tests: a scenario run and a plan of the whole province, small
-(1 % of the population, one seed, 30 days: enough for an epidemic to draw; ~20 s), started by ``username`` and run through the
-worker's own function, as a deployment would."""
+(1 % of the population, one seed, 30 days: enough for an epidemic to draw; ~20 s), started by
+``username`` and run through the worker's own function, as a deployment would."""
 
 from __future__ import annotations
 
