@@ -28,7 +28,7 @@ DASK = Path(sys.executable).parent / "dask"
 
 def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
-    return subprocess.Popen(  # noqa: S603 - our own venv's dask CLI, fixed arguments
+    return subprocess.Popen(
         [str(DASK), *args],
         stdout=handle,
         stderr=subprocess.STDOUT,
