@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -125,3 +126,31 @@ def test_without_field_data_every_yield_is_the_default(db: Database) -> None:
     with db.session() as session:
         _, chosen = service.resolve_yields(session, "default", [TUY_HOA])
     assert chosen[TUY_HOA] == {"volunteer_days": "default", "reminders": "default"}
+
+
+def test_installs_per_reminder_come_from_messaging_confirmations(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messaging's funnel (tested with messaging) stands in here with sent and confirmed
+    counts per commune; the district needs 100 sent reminders for its own figure."""
+    from safezone.messaging import service as messaging
+
+    with db.session() as session:
+        tuy_hoa, song_cau = _commune(session, TUY_HOA), _commune(session, SONG_CAU)
+    rows = [
+        messaging.FunnelRow(tuy_hoa, 1, 160, 150, 140, 20, 6),
+        messaging.FunnelRow(song_cau, 1, 25, 20, 18, 5, 3),
+    ]
+    monkeypatch.setattr(messaging, "funnel", lambda session, scope, **_: rows)
+    with db.session() as session:
+        found = field_yields(
+            session, [TUY_HOA, SONG_CAU, DONG_XUAN], default_per_volunteer_day=20.0,
+            default_per_reminder=0.02,
+        )  # fmt: skip
+    assert found[TUY_HOA]["installs_per_reminder"] == 6 / 150
+    assert found[TUY_HOA]["reminder_source"] == "district"
+    assert found[SONG_CAU]["installs_per_reminder"] == 9 / 170
+    assert found[SONG_CAU]["reminder_source"] == "province"
+    assert found[DONG_XUAN]["reminder_source"] == "province"
+    # No visits: volunteer-day yields stay the default.
+    assert found[TUY_HOA]["volunteer_day_source"] == "default"
