@@ -163,7 +163,17 @@ def check_request(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
             )
         )
     app_code = str(data.get("app_code") or "").strip()
-    if adoption == "campaign" and not app_code:
+    if not app_code.isprintable():  # a NUL byte is refused by PostgreSQL as a parameter
+        errors.append(
+            _error(
+                "app_code",
+                "invalid",
+                "Ứng dụng: mã không hợp lệ.",
+                "App: the code is not valid.",
+            )
+        )
+        app_code = ""
+    elif adoption == "campaign" and not app_code:
         errors.append(
             _error(
                 "app_code",

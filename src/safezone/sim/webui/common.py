@@ -34,7 +34,12 @@ def visible_run(session: Session, user: User, run_id: int) -> SimRun:
 
 def root_in_scope(session: Session, user: User, unit_code: str | None) -> str:
     """The unit to simulate: ``unit_code`` (default: the user's own) if in scope."""
-    return ensure_in_scope(session, user, unit_code or user.unit_code).code
+    code = unit_code or user.unit_code
+    if "\x00" in code:  # names nothing, and PostgreSQL refuses it as a parameter
+        raise NotFound.single(
+            "unit_code", "unit_not_found", "Không có đơn vị này.", "No such unit."
+        )
+    return ensure_in_scope(session, user, code).code
 
 
 def run_summary(run: SimRun) -> dict[str, Any]:
