@@ -66,7 +66,7 @@ class Page:
 #: Every HTML page. Path parameters are filled from the seeded data by name: ``code`` (a unit),
 #: ``token`` (a citizen's update link), ``declaration_id``, ``organisation_id``; ``pass_token``
 #: for queries; ``msg_campaign_id`` (a send) and ``link_token`` (an install-confirmation link);
-#: ``sim_run_id`` and ``sim_plan_id`` (finished simulations, through ``fill``).
+#: ``sim_run_id``, ``sim_plan_id`` (finished simulations) and ``sim_queued_id``, through ``fill``.
 PAGES: tuple[Page, ...] = (
     Page("/login", None),
     Page("/account/password", OFFICER),
@@ -112,6 +112,7 @@ PAGES: tuple[Page, ...] = (
     Page("/sim", CAMPAIGN, variant="no-runs"),
     Page("/sim", ADMIN),
     Page("/sim/runs/{run_id}", ADMIN, charts=True, fill=(("run_id", "sim_run_id"),)),
+    Page("/sim/runs/{run_id}", ADMIN, variant="queued", fill=(("run_id", "sim_queued_id"),)),
     Page(
         "/sim/runs/{run_id}", ADMIN, charts=True, variant="plan", fill=(("run_id", "sim_plan_id"),)
     ),

@@ -23,8 +23,13 @@ TINY: dict[str, Any] = {
 
 
 def seed_sim(db: Database, *, username: str, root: str = "54") -> dict[str, int]:
-    """Path values ``sim_run_id`` (a finished scenario run) and ``sim_plan_id`` (a plan)."""
+    """Path values ``sim_run_id`` (a finished scenario run), ``sim_plan_id`` (a finished plan)
+    and ``sim_queued_id`` (a run waiting for the worker, whose page polls the API)."""
     ids: dict[str, int] = {}
+    with db.session() as session:
+        ids["sim_queued_id"] = tasks.start(
+            session, "run", TINY, root_code=root, created_by=username
+        ).id
     for key, kind, extra in (
         ("sim_run_id", "run", {}),
         ("sim_plan_id", "plan", {"volunteer_days": 200, "steps": 1, "yields": "default"}),
