@@ -292,3 +292,32 @@ def test_the_api_is_in_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/sim/runs", "/api/v1/sim/plans", "/api/v1/sim/runs/{run_id}"} <= set(paths)
     assert "202" in paths["/api/v1/sim/runs"]["post"]["responses"]
+
+
+def test_the_heartbeat_extends_the_lease_while_the_run_lives(
+    client: TestClient, db: Database, officer: dict[str, str]
+) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    run_id = client.post("/api/v1/sim/runs", json=SMALL, headers=officer).json()["id"]
+    key = tasks.dedupe_key(run_id)
+    with db.session() as session:
+        job = session.scalar(select(Job).where(Job.dedupe_key == key))
+        assert job is not None
+        job.locked_until = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # as if the lease ran out
+    factory = sessionmaker(bind=db.engine)
+    beat = tasks._Heartbeat(factory, key, every=0.01)
+    extended = False
+    with beat:
+        for _ in range(1000):  # until the first beat lands (bounded: no endless loop)
+            with db.session() as session:
+                job = session.scalar(select(Job).where(Job.dedupe_key == key))
+                assert job is not None
+                assert job.locked_until is not None
+                locked = job.locked_until.replace(tzinfo=job.locked_until.tzinfo or dt.UTC)
+            if locked > dt.datetime.now(dt.UTC):
+                extended = True
+                break
+            beat.stop.wait(0.01)
+    assert extended
+    assert not beat.thread.is_alive()  # stopped with the run
