@@ -444,9 +444,8 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def recover(session: Session, *, now: dt.datetime | None = None) -> int:
+def recover(session: Session) -> int:
     """Fail queued or running runs whose job is gone, failed or done; how many were failed."""
-    del now
     failed = 0
     for run in session.scalars(select(SimRun).where(SimRun.status.in_(("queued", "running")))):
         job = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key(run.id)))
