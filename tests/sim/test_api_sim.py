@@ -321,3 +321,17 @@ def test_the_heartbeat_extends_the_lease_while_the_run_lives(
             beat.stop.wait(0.01)
     assert extended
     assert not beat.thread.is_alive()  # stopped with the run
+
+
+def test_nul_bytes_in_codes_are_refused_not_sent_to_the_database(
+    client: TestClient, officer: dict[str, str]
+) -> None:
+    unit = client.post("/api/v1/sim/runs", json={**SMALL, "unit_code": "\x00"}, headers=officer)
+    assert unit.status_code == 404
+    app = client.post(
+        "/api/v1/sim/runs",
+        json={**SMALL, "adoption": "campaign", "app_code": "nc\x00vi"},
+        headers=officer,
+    )
+    assert app.status_code == 422
+    assert [e["field"] for e in app.json()["errors"]] == ["app_code"]
