@@ -25,6 +25,8 @@ from safezone.exposure import views as exposure_views
 from safezone.messaging import api as messaging_api
 from safezone.messaging import gateway_api as messaging_gateway_api
 from safezone.messaging import views as messaging_views
+from safezone.sim.webui import api as sim_api
+from safezone.sim.webui import views as sim_views
 from safezone.units import api as unit_api
 from safezone.units import views as unit_views
 from safezone.web import views as shell_views
@@ -95,6 +97,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         materials_views.router,
         field_api.router,
         field_views.router,
+        sim_api.router,  # the simulator: pages and API start without the sim extra
+        sim_views.router,
     ):
         app.include_router(router)
     return app

@@ -42,6 +42,7 @@ def build_registry(settings: Settings) -> Registry:
     from safezone.declarations import tasks as declaration_tasks
     from safezone.exposure import tasks as exposure_tasks
     from safezone.messaging import tasks as messaging_tasks
+    from safezone.sim import tasks as sim_tasks
 
     registry = Registry()
     _register_rate_counter_purge(registry, settings)
@@ -51,6 +52,7 @@ def build_registry(settings: Settings) -> Registry:
     messaging_tasks.register(registry, settings)  # the reminder planner
     campaign_tasks.register(registry, settings)  # door-to-door and usage figures, hourly
     materials_tasks.register(registry, settings)  # scheduled reports, broadcast audio
+    sim_tasks.register(registry, settings)  # simulations started from /sim, stale-run sweep
     return registry
 
 

@@ -46,9 +46,13 @@ class Page:
     #: axe-core rules not enforced on this page: only for third-party UI we cannot change
     #: (say which and why next to the entry).
     axe_exempt: tuple[str, ...] = ()
+    #: (placeholder, seeded value): fill a path parameter from another seeded value, for two
+    #: entries of one route showing different objects (a run and a plan).
+    fill: tuple[tuple[str, str], ...] = ()
 
     def url(self, values: Mapping[str, object]) -> str:
         """The path and query of this page, with the seeded values filled in."""
+        values = {**values, **{name: values[source] for name, source in self.fill}}
         return self.route.format(**values) + self.query.format(**values)
 
     @property
@@ -61,7 +65,8 @@ class Page:
 
 #: Every HTML page. Path parameters are filled from the seeded data by name: ``code`` (a unit),
 #: ``token`` (a citizen's update link), ``declaration_id``, ``organisation_id``; ``pass_token``
-#: for queries; ``msg_campaign_id`` (a send) and ``link_token`` (an install-confirmation link).
+#: for queries; ``msg_campaign_id`` (a send) and ``link_token`` (an install-confirmation link);
+#: ``sim_run_id``, ``sim_plan_id`` (finished simulations) and ``sim_queued_id``, through ``fill``.
 PAGES: tuple[Page, ...] = (
     Page("/login", None),
     Page("/account/password", OFFICER),
@@ -104,6 +109,14 @@ PAGES: tuple[Page, ...] = (
     Page("/campaign/volunteers", VOLUNTEER, charts=True),
     Page("/campaign/households/import", CAMPAIGN),
     Page("/campaign/teams", CAMPAIGN),
+    # The simulator: no runs in Tuy Hoà's scope; the province's finished run and plan.
+    Page("/sim", CAMPAIGN, variant="no-runs"),
+    Page("/sim", ADMIN),
+    Page("/sim/runs/{run_id}", ADMIN, charts=True, fill=(("run_id", "sim_run_id"),)),
+    Page("/sim/runs/{run_id}", ADMIN, variant="queued", fill=(("run_id", "sim_queued_id"),)),
+    Page(
+        "/sim/runs/{run_id}", ADMIN, charts=True, variant="plan", fill=(("run_id", "sim_plan_id"),)
+    ),
     # Swagger UI nests its "copy path" button inside the clickable operation summary
     # (nested-interactive); our own style sheet fixes its colour contrast.
     Page("/docs", None, ready=".opblock", axe_exempt=("nested-interactive",)),

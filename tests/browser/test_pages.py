@@ -48,6 +48,7 @@ from tests.conftest import PASSWORD, TEST_SECRET, empty_database_url
 from tests.declarations.conftest import make_body
 from tests.exposure.conftest import Phone, make_keys, new_app_key
 from tests.messaging.seed import seed_messaging
+from tests.sim.seed import seed_sim
 
 pytestmark = pytest.mark.browser
 
@@ -190,6 +191,8 @@ def _seed(settings: Settings, db: Database) -> dict[str, object]:
         "declaration_id": first["id"],
         **seed_messaging(settings, db, officer="chiendich.tuyhoa", district=DISTRICT),
         "organisation_id": organisation_id,
+        # The province's runs: the admin sees them, Tuy Hoà's campaign officer sees none.
+        **seed_sim(db, username="tinh.admin"),
     }
 
 

@@ -119,3 +119,43 @@ def test_plan_table(env: Settings) -> None:
 
 def _low_csv() -> Path:
     return Path(__file__).parent / "data" / "adoption_low.csv"
+
+
+TUY_HOA_CSV = Path(__file__).parent / "data" / "adoption_tuy_hoa.csv"
+
+
+def _plan_args(*extra: str) -> list[str]:
+    return [
+        "sim", "plan", "--budget-volunteer-days", "50", "--adoption", str(TUY_HOA_CSV),
+        "--days", "8", "--seeds", "1", "--scale", "0.002", "--confirm-scale", "0.002",
+        "--steps", "1", "--workers", "1", "--root", "555", *extra,
+    ]  # fmt: skip
+
+
+def test_plan_yields_come_from_the_campaign_by_default_and_say_their_source(
+    env: Settings, db: Database, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, _plan_args("--format", "json"))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    # No visits or reminders in this database: the defaults, and the output says so.
+    assert out["yield_sources"] == {"555": {"volunteer_days": "default", "reminders": "default"}}
+    assert out["params"]["yields"] == {
+        "555": {"installs_per_volunteer_day": 20.0, "installs_per_reminder": 0.02}
+    }
+    with db.session() as session:
+        stored = service.get_run(session, out["run_id"])
+        assert stored.root_code == "555"
+        assert stored.params["yield_sources"] == out["yield_sources"]
+
+    yields = tmp_path / "yields.csv"
+    yields.write_text(
+        "unit_code,installs_per_volunteer_day,installs_per_reminder\n555,40,0.05\n",
+        encoding="utf-8",
+    )
+    table = runner.invoke(app, _plan_args("--yields", str(yields)))
+    assert table.exit_code == 0, table.output
+    assert "file / file" in table.output
+    missing = runner.invoke(app, _plan_args("--yields", str(tmp_path / "nope.csv")))
+    assert missing.exit_code == 2
+    assert "--yields: no such file" in missing.output

@@ -179,6 +179,7 @@ def run(
                 params={**scenario.to_json(), "adoption": table, "adoption_source": adoption},
                 seeds=seed_list,
                 label=f"run {adoption}",
+                root_code=root or service.single_root(session),
             )
             service.finish_run(session, row, summary, summary["engine"])
             session.commit()
@@ -221,9 +222,13 @@ def plan(
         str, typer.Option(help="Current adoption: 'campaign' or a CSV unit_code,adoption.")
     ] = "campaign",
     yields: Annotated[
-        Path | None,
-        typer.Option(help="CSV unit_code,installs_per_volunteer_day,installs_per_reminder."),
-    ] = None,
+        str,
+        typer.Option(
+            help="'campaign' (the campaign's field data, per district; the province-wide "
+            "figure or the default where a district has too little) or a CSV "
+            "unit_code,installs_per_volunteer_day,installs_per_reminder."
+        ),
+    ] = "campaign",
     days: Annotated[int, typer.Option(min=1, max=365)] = 60,
     seeds: Annotated[int, typer.Option(min=1, max=100)] = 4,
     scale: Annotated[float, typer.Option(min=0.0001, max=1.0)] = 0.02,
@@ -238,12 +243,26 @@ def plan(
 ) -> None:
     """Greedy allocation of volunteer-days and reminders, against the proportional plan."""
     from safezone.sim import service
-    from safezone.sim.plan_run import read_yields_csv, run_plan
+    from safezone.sim.plan_run import read_yields_csv, run_plan, yields_from_json
 
     database = _database(_settings(data_dir))
     try:
         communes, table, names = _inputs(database, adoption, app_code, root)
-        yield_table = read_yields_csv(yields.read_text(encoding="utf-8-sig")) if yields else {}
+        districts = sorted({c.district_code for c in communes})
+        if yields == "campaign":
+            with database.session() as session:
+                found, sources = service.resolve_yields(session, "campaign", districts, app_code)
+            yield_table = yields_from_json(found)
+        else:
+            path = Path(yields)
+            if not path.is_file():
+                fail(f"--yields: no such file {yields!r} (or use 'campaign')")
+            yield_table = read_yields_csv(path.read_text(encoding="utf-8-sig"))
+            sources = {
+                d: dict.fromkeys(("volunteer_days", "reminders"), "file" if d in yield_table
+                                 else "default")
+                for d in districts
+            }  # fmt: skip
     except SafezoneError as error:
         print_domain_error(error)
     progress, update = _progress_bar("plan")
@@ -265,13 +284,15 @@ def plan(
         )
     for row in result["rows"]:
         row["name"] = names.get(row["district_code"], row["district_code"])
+    result["yield_sources"] = sources
     with database.session() as session:
         stored = service.create_run(
             session,
             kind="plan",
-            params=result["params"],
+            params={**result["params"], "yield_sources": sources},
             seeds=result["seeds"],
             label=f"plan {budget_volunteer_days:g} volunteer-days",
+            root_code=root or service.single_root(session),
         )
         service.finish_run(session, stored, result, result["engine"])
         session.commit()
@@ -285,15 +306,24 @@ def plan(
     from rich.table import Table
 
     out = Table(title="Greedy plan (one more volunteer-day here averts about ...)")
-    for column in ("district", "volunteer-days", "reminders", "adoption", "averted / vol-day"):
+    for column in (
+        "district",
+        "volunteer-days",
+        "reminders",
+        "adoption",
+        "averted / vol-day",
+        "yield source (vol-day / reminder)",
+    ):
         out.add_column(column)
     for row in result["rows"]:
+        source = sources.get(row["district_code"], {})
         out.add_row(
             row["name"],
             f"{row['volunteer_days']:,.0f}",
             f"{row['reminders']:,.0f}",
             f"{row['adoption_before']:.0%} -> {row['adoption_after']:.0%}",
             f"{row['averted_per_volunteer_day']:.2f}",
+            f"{source.get('volunteer_days', '?')} / {source.get('reminders', '?')}",
         )
     console = Console()
     console.print(out)

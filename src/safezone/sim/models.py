@@ -28,6 +28,9 @@ class SimRun(Base):
     status: Mapped[str] = mapped_column(String(10), default="queued")
     label: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[str | None] = mapped_column(String(64))
+    #: The unit whose communes were simulated (None: every root, as older CLI runs); pages and
+    #: the API show a run only to users whose scope contains this unit.
+    root_code: Mapped[str | None] = mapped_column(String(16), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[dt.datetime | None]
     engine_version: Mapped[str] = mapped_column(String(64), default="")

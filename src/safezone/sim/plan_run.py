@@ -13,7 +13,7 @@ from safezone.errors import FieldError, InvalidInput
 from safezone.sim import engine
 from safezone.sim.planner import Planner, Yield
 from safezone.sim.population import CommuneSpec
-from safezone.sim.scenario import Progress, Scenario, interval, run_seeds
+from safezone.sim.scenario import Progress, Scenario, interval, run_seeds, summarise
 
 
 def read_yields_csv(text: str) -> dict[str, Yield]:
@@ -52,8 +52,25 @@ def read_yields_csv(text: str) -> dict[str, Yield]:
     return out
 
 
+def yields_from_json(table: Mapping[str, Mapping[str, Any]]) -> dict[str, Yield]:
+    """Stored yields (``{district: {installs_per_volunteer_day, installs_per_reminder}}``)."""
+    default = Yield()
+    return {
+        str(code): Yield(
+            float(y.get("installs_per_volunteer_day", default.installs_per_volunteer_day)),
+            float(y.get("installs_per_reminder", default.installs_per_reminder)),
+        )
+        for code, y in table.items()
+    }
+
+
 def _averted(results: Sequence[Any], arm: int) -> list[float]:
     return [sum(r.baseline.infections) - sum(r.arms[arm].infections) for r in results]
+
+
+def _brief(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary without the per-commune rows (the plan works per district)."""
+    return {k: v for k, v in summary.items() if k != "communes"}
 
 
 def run_plan(
@@ -73,8 +90,14 @@ def run_plan(
     dask_scheduler: str | None = None,
     progress: Progress | None = None,
     epi: engine.EpiParams | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Plan on ``scale``, then score the greedy and proportional plans at ``confirm_scale``."""
+    """Plan on ``scale``, then score the greedy and proportional plans at ``confirm_scale``.
+
+    The confirmation also holds, per district, both plans' figures with intervals over seeds
+    and the epidemic curves with and without the app (``greedy_summary``,
+    ``proportional_summary``); ``names`` labels units in them and in the ranked rows.
+    """
     started = time.perf_counter()
     epi = epi or engine.EpiParams()
     search = Scenario(tuple(communes), days=days, scale=scale, epi=epi)
@@ -107,6 +130,9 @@ def run_plan(
     )
     if progress:
         progress(n_evals + 1, n_evals + 1)
+    rows = [asdict(r) for r in plan.rows]
+    for row in rows:
+        row["name"] = (names or {}).get(row["district_code"], row["district_code"])
     return {
         "engine": confirmed[0].engine if confirmed else engine.ENGINE_NAME,
         "params": {
@@ -119,7 +145,7 @@ def run_plan(
             "confirm_scale": confirm_scale,
         },
         "seeds": seed_list,
-        "rows": [asdict(r) for r in plan.rows],
+        "rows": rows,
         "search": {
             "scale": scale,
             "averted_greedy": plan.averted_greedy,
@@ -132,6 +158,8 @@ def run_plan(
             "seeds": confirm_list,
             "greedy": interval(a / confirm_scale for a in _averted(confirmed, 0)),
             "proportional": interval(a / confirm_scale for a in _averted(confirmed, 1)),
+            "greedy_summary": _brief(summarise(confirm, confirmed, 0, names)),
+            "proportional_summary": _brief(summarise(confirm, confirmed, 1, names)),
         },
         "adoption_greedy": plan.adoption_greedy,
         "adoption_proportional": plan.adoption_proportional,

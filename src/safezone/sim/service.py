@@ -21,7 +21,7 @@ from safezone.errors import FieldError, InvalidInput, NotFound
 from safezone.sim.models import SimRun
 from safezone.sim.population import CommuneSpec
 from safezone.units import service as units
-from safezone.units.models import COMMUNE
+from safezone.units.models import COMMUNE, Unit
 
 MAX_ADOPTION_ROWS = 10_000
 
@@ -192,6 +192,67 @@ def adoption_from_campaign(session: Session, app_code: str) -> dict[str, float]:
     return {str(k): min(1.0, max(0.0, float(v))) for k, v in result.items()}
 
 
+def campaign_apps(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of the campaign's active apps, or [] when the campaign is not installed."""
+    try:
+        campaign = importlib.import_module("safezone.campaign.service")
+    except ImportError:
+        return []
+    return [(a.code, a.name) for a in campaign.list_apps(session, active_only=True)]
+
+
+#: Until the campaign has field data: installs per volunteer-day and per reminder sent.
+DEFAULT_PER_VOLUNTEER_DAY = 20.0
+DEFAULT_PER_REMINDER = 0.02
+
+
+def resolve_yields(
+    session: Session, source: str, district_codes: Sequence[str], app_code: str | None = None
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    """Yields per district (``installs_per_volunteer_day``, ``installs_per_reminder``) and
+    where each came from (``district``, ``province``, ``default``).
+
+    ``source`` "campaign" reads the campaign's field data through
+    ``safezone.campaign.yields.field_yields`` (imported lazily); "default" uses the defaults.
+    """
+    if source == "campaign":
+        try:
+            module = importlib.import_module("safezone.campaign.yields")
+        except ImportError:
+            module = None
+        if module is not None:
+            found: Mapping[str, Mapping[str, Any]] = module.field_yields(
+                session,
+                list(district_codes),
+                default_per_volunteer_day=DEFAULT_PER_VOLUNTEER_DAY,
+                default_per_reminder=DEFAULT_PER_REMINDER,
+                app_code=app_code or None,
+            )
+            yields = {
+                d: {
+                    "installs_per_volunteer_day": float(f["installs_per_volunteer_day"]),
+                    "installs_per_reminder": float(f["installs_per_reminder"]),
+                }
+                for d, f in found.items()
+            }
+            sources = {
+                d: {
+                    "volunteer_days": str(f["volunteer_day_source"]),
+                    "reminders": str(f["reminder_source"]),
+                }
+                for d, f in found.items()
+            }
+            return yields, sources
+    default = {
+        "installs_per_volunteer_day": DEFAULT_PER_VOLUNTEER_DAY,
+        "installs_per_reminder": DEFAULT_PER_REMINDER,
+    }
+    return (
+        {d: dict(default) for d in district_codes},
+        {d: {"volunteer_days": "default", "reminders": "default"} for d in district_codes},
+    )
+
+
 # --- stored runs ------------------------------------------------------------------------------
 
 
@@ -204,6 +265,7 @@ def create_run(
     label: str = "",
     created_by: str | None = None,
     engine_version: str = "",
+    root_code: str | None = None,
 ) -> SimRun:
     """A queued run row (the worker or the CLI fills in the outputs)."""
     run = SimRun(
@@ -211,6 +273,7 @@ def create_run(
         status="queued",
         label=label[:200],
         created_by=created_by,
+        root_code=root_code,
         engine_version=engine_version,
         params=params,
         seeds=list(seeds),
@@ -257,6 +320,26 @@ def get_run(session: Session, run_id: int) -> SimRun:
     return run
 
 
-def list_runs(session: Session, limit: int = 50) -> list[SimRun]:
-    """The latest runs, newest first."""
-    return list(session.scalars(select(SimRun).order_by(SimRun.id.desc()).limit(limit)))
+def list_runs(session: Session, limit: int = 50, *, scope_path: str | None = None) -> list[SimRun]:
+    """The latest runs, newest first; with ``scope_path`` (a unit path such as ``54/555/``),
+    only runs whose root unit lies in that subtree."""
+    query = select(SimRun).order_by(SimRun.id.desc()).limit(limit)
+    if scope_path is not None:
+        query = query.join(Unit, Unit.code == SimRun.root_code).where(
+            Unit.path.startswith(scope_path, autoescape=True)
+        )
+    return list(session.scalars(query))
+
+
+def single_root(session: Session) -> str | None:
+    """The code of the tree's root when there is exactly one (a province), else None."""
+    roots = list(session.scalars(select(Unit.code).where(Unit.parent_code.is_(None)).limit(2)))
+    return roots[0] if len(roots) == 1 else None
+
+
+def run_in_scope(session: Session, run: SimRun, scope_path: str) -> bool:
+    """Whether ``run``'s root unit lies in the subtree at ``scope_path``."""
+    if run.root_code is None:
+        return False
+    unit = session.get(Unit, run.root_code)
+    return unit is not None and unit.path.startswith(scope_path)
