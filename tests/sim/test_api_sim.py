@@ -327,7 +327,8 @@ def test_nul_bytes_in_codes_are_refused_not_sent_to_the_database(
     client: TestClient, officer: dict[str, str]
 ) -> None:
     unit = client.post("/api/v1/sim/runs", json={**SMALL, "unit_code": "\x00"}, headers=officer)
-    assert unit.status_code == 404
+    assert unit.status_code == 422  # refused at the edge (safezone.web.guards)
+    assert [e["field"] for e in unit.json()["errors"]] == ["unit_code"]
     app = client.post(
         "/api/v1/sim/runs",
         json={**SMALL, "adoption": "campaign", "app_code": "nc\x00vi"},
