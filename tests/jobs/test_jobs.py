@@ -143,3 +143,18 @@ def test_worker_loop_stops_when_asked(db: Database) -> None:
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_a_restricted_registry_schedules_only_its_kinds_and_runs_any(db: Database) -> None:
+    registry = Registry()
+    ran: list[str] = []
+    for kind in ("a", "b"):
+        registry.handler(kind)(lambda _session, _payload, kind=kind: ran.append(kind))
+        registry.every(kind, dt.timedelta(hours=1))
+    only_b = registry.restricted_to("b")
+    assert [p.kind for p in only_b.periodic] == ["b"]
+    assert [p.kind for p in registry.periodic] == ["a", "b"]  # the original is unchanged
+    assert enqueue_periodic(db, only_b) == 1
+    while run_one(db, only_b):
+        pass
+    assert ran == ["b"]

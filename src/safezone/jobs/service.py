@@ -58,6 +58,14 @@ class Registry:
         """Run ``kind`` periodically."""
         self.periodic.append(Periodic(kind, every, payload))
 
+    def restricted_to(self, *kinds: str) -> Registry:
+        """The same handlers with only ``kinds`` scheduled: a worker dedicated to some jobs
+        (and tests of one job, which need not wait for every unit's report)."""
+        restricted = Registry()
+        restricted.handlers = dict(self.handlers)
+        restricted.periodic = [p for p in self.periodic if p.kind in kinds]
+        return restricted
+
 
 def enqueue(
     session: Session,
