@@ -117,7 +117,7 @@ def gateway_settings(
                 kannel=kannel,
                 zns=zns_config,
                 mo_secret="mo-shared-secret-for-tests",
-            )
+            ),
         ),
     )
 
