@@ -13,7 +13,8 @@ draws everything from one global stream, so one quarantine shifts every later dr
 arms of a seed (with and without the app) drift into different epidemics. :func:`run` scopes
 three changes to our own runs (see :class:`_Crn`): a contact's daily transmission draw comes
 from a hash of (seed, layer, day, contact, direction); an agent's natural history from a stream
-seeded by (seed, agent, infection number); and the global streams are reseeded at the start of
+seeded by (seed, agent, infection number); manual tracing of a contact from a hash of (seed,
+day, layer, contact); and the global streams are reseeded at the start of
 each day from (seed, day), so any other shift dies with the day.
 
 Engine facts we guard against: interventions are copied at initialisation (so hooks are read
@@ -148,6 +149,11 @@ class RunResult:
     new_infections: npt.NDArray[np.float64]  # per day
     log_source: npt.NDArray[np.int64]  # transmissions (seeds excluded): source agent
     log_target: npt.NDArray[np.int64]
+    # Per agent, NaN where it never happened: the course of the (last) infection.
+    date_exposed: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    date_symptomatic: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    date_severe: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    date_end_infectious: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     hooks: list[Any] = field(default_factory=list)
 
 
@@ -179,6 +185,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _SALT_CONTACT = 0x7C0
 _SALT_AGENT = 0xA6E
 _SALT_DAY = 0xDA7
+_SALT_TRACE = 0x7AC
 
 
 def mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -263,9 +270,7 @@ class _Crn:
         index = self.layers.get(id(p1))
         if index is None or index.p1 is not p1:
             contacts = self.sim.people.contacts
-            number = next(
-                (self.numbers[k] for k in self.numbers if contacts[k]["p1"] is p1), None
-            )
+            number = next((self.numbers[k] for k in self.numbers if contacts[k]["p1"] is p1), None)
             if number is None:  # pragma: no cover - only if the engine changes how it calls us
                 raise RuntimeError("unknown contact layer / lớp tiếp xúc không xác định")
             index = _layer_index(number, p1, p2, len(self.sim.people))
@@ -316,6 +321,15 @@ class _Crn:
         # for a target infected twice the same day does not depend on the arm.
         hit = hit[np.argsort(slots[hit], kind="stable")]
         return source[hit].astype(np.int32), target[hit].astype(np.int32)
+
+    def binomial_filter(self, prob: float, arr: Any) -> Any:
+        """``cvu.binomial_filter`` for manual tracing: one hashed uniform per (day, layer
+        probability, contact). ``contact_tracing`` passes each layer's unique contacts of the
+        day's index cases, so a contact is traced or not the same way in every arm."""
+        arr = np.asarray(arr)
+        bits = int(np.array([prob], dtype=np.float64).view(np.uint64)[0])
+        key = stream_key(self.seed, _SALT_TRACE, int(self.sim.t), bits)
+        return arr[hashed_uniforms(key, arr.astype(np.int64)) < prob]
 
     def wrap_infect(self, infect: Any) -> Any:
         """``People.infect`` agent by agent, each from a stream of (seed, agent, infection)."""
@@ -381,16 +395,19 @@ def _run_engine(sim: Any, seed: int, layer_keys: Sequence[str], crn: bool) -> No
     cvu = _cv().utils
     sim.initialize()
     helper = _Crn(sim, seed, layer_keys)
-    original = cvu.compute_infections
+    originals = (cvu.compute_infections, cvu.binomial_filter)
     people = sim.people
     # People is locked against new attributes: shadow the method in the instance dict.
     people.__dict__["infect"] = helper.wrap_infect(people.infect)
     sim.crn = helper
     cvu.compute_infections = helper.compute_infections
+    # Only contact_tracing calls binomial_filter in our runs (the vaccine interventions are
+    # not used).
+    cvu.binomial_filter = helper.binomial_filter
     try:
         sim.run()
     finally:
-        cvu.compute_infections = original
+        cvu.compute_infections, cvu.binomial_filter = originals
         sim.crn = None
         people.__dict__.pop("infect", None)  # back to the class's method
 
@@ -472,6 +489,13 @@ def run(
         new_infections=np.asarray(sim.results["new_infections"].values, dtype=np.float64),
         log_source=src,
         log_target=tgt,
+        date_exposed=np.asarray(people.date_exposed, dtype=np.float64),
+        date_symptomatic=np.asarray(people.date_symptomatic, dtype=np.float64),
+        date_severe=np.asarray(people.date_severe, dtype=np.float64),
+        date_end_infectious=np.fmin(
+            np.asarray(people.date_recovered, dtype=np.float64),
+            np.asarray(people.date_dead, dtype=np.float64),
+        ),
         # Interventions were copied at initialisation: read the hooks back from the sim.
         hooks=[i.hook for i in sim["interventions"] if isinstance(i, hook_class)],
     )
