@@ -144,3 +144,58 @@ def test_without_crn_the_arms_are_different_epidemics(population: Population) ->
     days_base = arms[0.0].date_end_infectious[both] - arms[0.0].date_exposed[both]
     days_app = arms[0.6].date_end_infectious[both] - arms[0.6].date_exposed[both]
     assert not _same(days_base, days_app).all()
+
+
+class _People:
+    def __init__(self, n: int, p1: np.ndarray, p2: np.ndarray) -> None:
+        self.n = n
+        self.contacts = {"h": {"p1": p1, "p2": p2}}
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class _Sim:
+    def __init__(self, people: _People) -> None:
+        self.people = people
+        self.t = 5
+
+
+def _random_layer(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p1 = rng.integers(0, n, m).astype(np.int32)
+    p2 = rng.integers(0, n, m).astype(np.int32)
+    p2[:5] = p1[:5]  # self-contacts and repeated pairs occur in real layers too
+    p1[5:10], p2[5:10] = p1[10:15], p2[10:15]
+    return p1, p2
+
+
+def test_indexed_find_contacts_equals_the_engines() -> None:
+    cvu = pytest.importorskip("covasim").utils
+    n = 500
+    p1, p2 = _random_layer(n, 3000, 4)
+    crn = engine._Crn(_Sim(_People(n, p1, p2)), 1, ["h"])
+    for k, size in enumerate((0, 1, 10, 200, n)):
+        inds = np.random.default_rng(k).choice(n, size, replace=False).astype(np.int64)
+        assert crn.find_contacts(p1, p2, inds) == set(cvu.find_contacts(p1, p2, inds))
+
+
+def test_hashed_transmission_sees_the_same_contacts_as_the_engine() -> None:
+    # With every probability 1 both versions must transmit over exactly the contacts from an
+    # infectious to a susceptible agent, in both directions, in the same order.
+    cvu = pytest.importorskip("covasim").utils
+    n = 400
+    p1, p2 = _random_layer(n, 2000, 5)
+    rng = np.random.default_rng(6)
+    rel_trans = np.where(rng.random(n) < 0.1, 1.0, 0.0).astype(np.float32)
+    rel_sus = np.where((rng.random(n) < 0.7) & (rel_trans == 0), 1.0, 0.0).astype(np.float32)
+    betas = np.full(p1.size, 2.0, dtype=np.float32)
+    crn = engine._Crn(_Sim(_People(n, p1, p2)), 1, ["h"])
+    ours = crn.compute_infections(1.0, p1, p2, betas, rel_trans, rel_sus)
+    theirs = cvu.compute_infections(np.float32(1.0), p1, p2, betas, rel_trans, rel_sus, False)
+    assert ours[0].size > 50
+    assert np.array_equal(ours[0], theirs[0])
+    assert np.array_equal(ours[1], theirs[1])
+    # At probability 0.3 about 30 % of those contacts transmit.
+    some = crn.compute_infections(0.15, p1, p2, betas, rel_trans, rel_sus)
+    assert 0.2 * ours[0].size < some[0].size < 0.4 * ours[0].size

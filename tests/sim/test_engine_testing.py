@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-cv = pytest.importorskip("covasim")
+pytest.importorskip("covasim")
+
+import covasim as cv
 
 from safezone.sim import engine
 from safezone.sim.gaen import GaenLayer, assign_app
