@@ -13,7 +13,9 @@ and proportional plans at full size). Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import resource
 import time
 
@@ -39,6 +41,8 @@ def main() -> None:
     parser.add_argument("--plan", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    load_start = round(os.getloadavg()[0], 2)
 
     communes = service.bundled_communes()
     epi = engine.EpiParams(n_days=args.days)
@@ -55,7 +59,10 @@ def main() -> None:
     hook = gaen.hooks[0]
     out = {
         "bench": "sim_province",
+        "started_utc": started,
+        "load_avg_1min_start": load_start,
         "engine": base.engine,
+        "common_random_numbers": epi.common_random_numbers,
         "agents": n,
         "days": args.days,
         "edges": int(sum(len(x) for x in population.layers.values())),
@@ -99,6 +106,7 @@ def main() -> None:
         out["plan_cpu_s_main_process"] = round(plan_cpu, 1)
         out["plan_greedy_averted"] = round(result["confirmation"]["greedy"]["mean"])
         out["plan_proportional_averted"] = round(result["confirmation"]["proportional"]["mean"])
+    out["load_avg_1min_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 
 
