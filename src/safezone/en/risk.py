@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from safezone.en.errors import InvalidExposureWindowError, InvalidRiskParametersError
@@ -396,27 +397,43 @@ def _lookup(value: Fraction, mapping: Iterable[tuple[Range, RiskLevel]]) -> Risk
     return None
 
 
+@lru_cache(maxsize=64)
+def _bucket_of(ranges: tuple[Range, ...]) -> tuple[int, ...]:
+    """For every attenuation a scan can report (0..255 dB, a byte in the EN API), the index of
+    the first of ``ranges`` holding it, or -1: one table lookup per scan instead of Fraction
+    comparisons (the simulator scores hundreds of thousands of windows)."""
+    return tuple(
+        next((index for index, rng in enumerate(ranges) if attenuation in rng), -1)
+        for attenuation in range(256)
+    )
+
+
 def score_window(window: ExposureWindow, parameters: RiskParameters) -> WindowRisk | None:
     """Score one window; ``None`` if a filter drops it."""
     trl = parameters.trl_encoding.trl(window.infectiousness, window.report_type)
     if any(trl in rng for rng in parameters.trl_filters):
         return None
+    scans = [
+        (scan.min_attenuation_db, max(scan.seconds_since_last_scan, 0))
+        for scan in window.scan_instances
+    ]  # negative gaps happen when the clock is changed; they carry no exposure time
     for attenuation_range, drop_range in parameters.minutes_at_attenuation_filters:
-        seconds = sum(
-            max(s.seconds_since_last_scan, 0)
-            for s in window.scan_instances
-            if s.min_attenuation_db in attenuation_range
-        )
+        inside = _bucket_of((attenuation_range,))
+        seconds = sum(gap for attenuation, gap in scans if inside[attenuation] == 0)
         if Fraction(seconds, 60) in drop_range:
             return None
-    weighted_seconds = Fraction(0)
-    for scan in window.scan_instances:
-        # Negative gaps happen when the clock is changed; they carry no exposure time.
-        seconds = max(scan.seconds_since_last_scan, 0)
-        for rng, weight in parameters.minutes_at_attenuation_weights:
-            if scan.min_attenuation_db in rng:
-                weighted_seconds += seconds * weight
-                break
+    weights = parameters.minutes_at_attenuation_weights
+    bucket_of = _bucket_of(tuple(rng for rng, _ in weights))
+    seconds_in = [0] * len(weights)
+    for attenuation, gap in scans:
+        bucket = bucket_of[attenuation]
+        if bucket >= 0:
+            seconds_in[bucket] += gap
+    # Exact as before: the weighted sum is each weight times its bucket's integer seconds.
+    weighted_seconds = sum(
+        (weight * total for (_, weight), total in zip(weights, seconds_in, strict=True) if total),
+        Fraction(0),
+    )
     trv = parameters.transmission_risk_values.get(trl, Fraction(0))
     normalized = weighted_seconds / 60 * trv
     level = _lookup(normalized, parameters.normalized_time_per_window_to_risk_level)
