@@ -7,6 +7,8 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from safezone.en.errors import InvalidExposureWindowError, InvalidRiskParametersError
 from safezone.en.keys import ReportType
@@ -263,3 +265,85 @@ def test_env1_attenuation_durations() -> None:
 def test_enums_are_the_en_api_numbering() -> None:
     assert [int(c) for c in CalibrationConfidence] == [0, 1, 2, 3]
     assert int(ReportType.REVOKED) == 5
+
+
+def _reference_score(window: ExposureWindow, params: RiskParameters) -> Any:
+    """CWA's window scoring written the plain way: a Fraction per scan, ranges compared."""
+    trl = params.trl_encoding.trl(window.infectiousness, window.report_type)
+    if any(trl in rng for rng in params.trl_filters):
+        return None
+    for attenuation_range, drop_range in params.minutes_at_attenuation_filters:
+        seconds = sum(
+            max(scan.seconds_since_last_scan, 0)
+            for scan in window.scan_instances
+            if scan.min_attenuation_db in attenuation_range
+        )
+        if Fraction(seconds, 60) in drop_range:
+            return None
+    weighted = Fraction(0)
+    for scan in window.scan_instances:
+        for rng, weight in params.minutes_at_attenuation_weights:
+            if scan.min_attenuation_db in rng:
+                weighted += max(scan.seconds_since_last_scan, 0) * weight
+                break
+    normalized = weighted / 60 * params.transmission_risk_values.get(trl, Fraction(0))
+    level = next(
+        (lvl for rng, lvl in params.normalized_time_per_window_to_risk_level if normalized in rng),
+        None,
+    )
+    return trl, normalized, level
+
+
+_FILTERED = RiskParameters.from_json(
+    {
+        **cwa_default().to_json(),
+        "minutesAtAttenuationFilters": [
+            {
+                "attenuationRange": {"min": 0, "max": 73, "maxExclusive": True},
+                "dropIfMinutesInRange": {"min": 0, "max": 10, "maxExclusive": True},
+            }
+        ],
+    }
+)
+_scans = st.lists(
+    st.builds(
+        ScanInstance,
+        st.integers(0, 255),
+        st.integers(0, 255),
+        st.sampled_from([-60, 0, 1, 59, 60, 180, 240, 300, 540, 600, 3600]),
+    ),
+    max_size=10,
+)
+
+
+@given(
+    scans=_scans,
+    infectiousness=st.sampled_from(list(Infectiousness)),
+    report_type=st.sampled_from(list(ReportType)),
+    params=st.sampled_from([cwa_default(), _FILTERED]),
+)
+def test_window_scoring_equals_the_plain_arithmetic_whatever_was_scored_before(
+    scans: list[ScanInstance],
+    infectiousness: Infectiousness,
+    report_type: ReportType,
+    params: RiskParameters,
+) -> None:
+    # Scored twice (the second from the memo) and with the scans reversed (the same key).
+    window = ExposureWindow(TODAY, report_type, infectiousness, 0, scans)
+    reversed_window = ExposureWindow(TODAY, report_type, infectiousness, 0, scans[::-1])
+    expected = _reference_score(window, params)
+    for scored in (
+        score_window(window, params),
+        score_window(window, params),
+        score_window(reversed_window, params),
+    ):
+        got = (
+            None
+            if scored is None
+            else (
+                scored.transmission_risk_level,
+                scored.normalized_time,
+                scored.risk_level,
+            )
+        )
+        assert got == expected

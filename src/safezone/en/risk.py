@@ -408,36 +408,76 @@ def _bucket_of(ranges: tuple[Range, ...]) -> tuple[int, ...]:
     )
 
 
-def score_window(window: ExposureWindow, parameters: RiskParameters) -> WindowRisk | None:
-    """Score one window; ``None`` if a filter drops it."""
-    trl = parameters.trl_encoding.trl(window.infectiousness, window.report_type)
+_Score = tuple[Fraction, RiskLevel | None] | None  # None: a filter drops the window
+
+#: Scores already computed, per parameter set: windows with the same transmission risk level and
+#: the same seconds per attenuation bucket score the same, and a simulation scores hundreds of
+#: thousands of them. Keyed by ``id``, holding the parameters so the id cannot be reused.
+_SCORES: dict[int, tuple[RiskParameters, dict[tuple[int, tuple[int, ...]], _Score]]] = {}
+_SCORES_PER_PARAMETERS = 100_000
+
+
+def _scores_for(parameters: RiskParameters) -> dict[tuple[int, tuple[int, ...]], _Score]:
+    entry = _SCORES.get(id(parameters))
+    if entry is None or entry[0] is not parameters:
+        if len(_SCORES) >= 16:
+            _SCORES.clear()
+        entry = _SCORES[id(parameters)] = (parameters, {})
+    if len(entry[1]) >= _SCORES_PER_PARAMETERS:
+        entry[1].clear()
+    return entry[1]
+
+
+def _score(trl: int, gaps: tuple[int, ...], parameters: RiskParameters) -> _Score:
+    """The exact CWA arithmetic for a window whose scans are ``gaps`` (attenuation, seconds)
+    pairs flattened; ``None`` if a filter drops it."""
+    pairs = list(zip(gaps[::2], gaps[1::2], strict=True))
     if any(trl in rng for rng in parameters.trl_filters):
         return None
-    scans = [
-        (scan.min_attenuation_db, max(scan.seconds_since_last_scan, 0))
-        for scan in window.scan_instances
-    ]  # negative gaps happen when the clock is changed; they carry no exposure time
     for attenuation_range, drop_range in parameters.minutes_at_attenuation_filters:
         inside = _bucket_of((attenuation_range,))
-        seconds = sum(gap for attenuation, gap in scans if inside[attenuation] == 0)
+        seconds = sum(gap for attenuation, gap in pairs if inside[attenuation] == 0)
         if Fraction(seconds, 60) in drop_range:
             return None
     weights = parameters.minutes_at_attenuation_weights
     bucket_of = _bucket_of(tuple(rng for rng, _ in weights))
     seconds_in = [0] * len(weights)
-    for attenuation, gap in scans:
+    for attenuation, gap in pairs:
         bucket = bucket_of[attenuation]
         if bucket >= 0:
             seconds_in[bucket] += gap
-    # Exact as before: the weighted sum is each weight times its bucket's integer seconds.
+    # Exact: the weighted sum is each weight times its bucket's integer seconds.
     weighted_seconds = sum(
         (weight * total for (_, weight), total in zip(weights, seconds_in, strict=True) if total),
         Fraction(0),
     )
     trv = parameters.transmission_risk_values.get(trl, Fraction(0))
     normalized = weighted_seconds / 60 * trv
-    level = _lookup(normalized, parameters.normalized_time_per_window_to_risk_level)
-    return WindowRisk(window, trl, normalized, level)
+    return normalized, _lookup(normalized, parameters.normalized_time_per_window_to_risk_level)
+
+
+def score_window(window: ExposureWindow, parameters: RiskParameters) -> WindowRisk | None:
+    """Score one window; ``None`` if a filter drops it."""
+    trl = parameters.trl_encoding.trl(window.infectiousness, window.report_type)
+    # Negative gaps happen when the clock is changed; they carry no exposure time. Scans in a
+    # window are summed, so their order does not matter: sorted, equal windows share a key.
+    gaps = tuple(
+        value
+        for scan in sorted(
+            (scan.min_attenuation_db, max(scan.seconds_since_last_scan, 0))
+            for scan in window.scan_instances
+        )
+        for value in scan
+    )
+    scores = _scores_for(parameters)
+    key = (trl, gaps)
+    if key in scores:
+        score = scores[key]
+    else:
+        score = scores[key] = _score(trl, gaps, parameters)
+    if score is None:
+        return None
+    return WindowRisk(window, trl, score[0], score[1])
 
 
 def evaluate(
