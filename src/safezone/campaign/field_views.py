@@ -291,13 +291,73 @@ async def import_upload(
 # --- teams ------------------------------------------------------------------------------------
 
 
+def _teams_page(
+    request: Request,
+    session: SessionDep,
+    scope: Any,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: list[Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    root = session.get(Unit, scope.unit_code)
+    volunteers = session.scalars(
+        select(User)
+        .join(Unit, Unit.code == User.unit_code)
+        .where(User.role == Role.VOLUNTEER, User.is_active.is_(True), scope.where(Unit.path))
+        .order_by(User.username)
+        .limit(1000)
+    )
+    communes = _communes(session, scope)
+    return render(
+        request,
+        "campaign/teams.html",
+        {
+            "teams": teams.list_teams(session, scope),
+            "units": ([root] if root is not None and root.level != COMMUNE else []) + communes,
+            "communes": communes,
+            "volunteers": list(volunteers),
+            "form": form or {"name": "", "unit_code": "", "areas": [], "members": []},
+            "errors": errors or [],
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/campaign/teams", response_class=HTMLResponse)
 def teams_page(
     request: Request, session: SessionDep, user: PageOfficer, scope: UnitScope
 ) -> HTMLResponse:
-    """Volunteer teams with their areas, members and households."""
+    """Volunteer teams with their areas, members and households; a form to create one."""
     del user
-    return render(request, "campaign/teams.html", {"teams": teams.list_teams(session, scope)})
+    return _teams_page(request, session, scope)
+
+
+@router.post("/campaign/teams", response_class=HTMLResponse, dependencies=[CsrfProtected])
+async def teams_create(
+    request: Request, session: SessionDep, user: PageOfficer, scope: UnitScope
+) -> Response:
+    """Create a team from the form: every field checked first, nothing stored on an error."""
+    data = await request.form()
+    name = str(data.get("name", ""))[:300]
+    unit_code = str(data.get("unit_code", ""))[:16]
+    areas = [str(code)[:16] for code in data.getlist("areas")][:500]
+    members = [str(member)[:64] for member in data.getlist("members")][:1000]
+    form = {"name": name, "unit_code": unit_code, "areas": areas, "members": members}
+    try:
+        teams.save_team(
+            session,
+            scope,
+            name=name,
+            unit_code=unit_code,
+            areas=areas,
+            members=members,
+            actor=user.username,
+        )
+    except SafezoneError as exc:
+        session.rollback()
+        return _teams_page(request, session, scope, form=form, errors=exc.errors, status_code=422)
+    return RedirectResponse("/campaign/teams", status_code=303)
 
 
 @router.post("/campaign/teams/{team_id}/distribute", dependencies=[CsrfProtected])
