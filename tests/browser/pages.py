@@ -99,6 +99,7 @@ PAGES: tuple[Page, ...] = (
     Page("/campaign/rankings", CAMPAIGN),
     Page("/campaign/behind", CAMPAIGN),
     Page("/campaign/targets", CAMPAIGN),
+    Page("/campaign/apps", ADMIN),
     Page("/campaign/organisations", CAMPAIGN),
     Page("/campaign/organisations", ORG_REPORTER, variant="own"),
     Page("/campaign/organisations/{organisation_id}", ORG_REPORTER),

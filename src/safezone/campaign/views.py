@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
@@ -43,6 +43,7 @@ PageOrgUser = Annotated[
     Depends(_page_user(Role.ORG_REPORTER, Role.CAMPAIGN_OFFICER, Role.HEALTH_OFFICER)),
 ]
 PageOrgWriter = Annotated[User, Depends(_page_user(Role.ORG_REPORTER, Role.CAMPAIGN_OFFICER))]
+PageAdmin = Annotated[User, Depends(_page_user())]  # admins only (they always pass)
 UnitQuery = Annotated[str | None, Query(max_length=16)]
 AppQuery = Annotated[str, Query(min_length=1, max_length=16)]
 
@@ -295,6 +296,81 @@ def targets_set(
         messages = [e.message_vi if vi else e.message_en for e in error.errors]
         return _targets_page(request, session, user, errors=messages, status_code=error.status_hint)
     return RedirectResponse("/campaign/targets", status_code=303)
+
+
+APP_TEXT_FIELDS = ("name", "purpose_vi", "purpose_en", "android_url", "ios_url")
+
+
+def _apps_page(
+    request: Request,
+    session: Any,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    forms: dict[str, dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "campaign/apps.html",
+        {"apps": service.list_apps(session), "errors": errors or {}, "forms": forms or {}},
+        status_code=status_code,
+    )
+
+
+@router.get("/campaign/apps", response_class=HTMLResponse)
+def apps_page(request: Request, session: SessionDep, user: PageAdmin) -> HTMLResponse:
+    """The apps the campaign promotes: names, purposes, store links, order (admins edit)."""
+    del user
+    return _apps_page(request, session)
+
+
+@router.post("/campaign/apps/{code}", response_class=HTMLResponse, dependencies=[CsrfProtected])
+async def apps_update(
+    request: Request,
+    session: SessionDep,
+    user: PageAdmin,
+    code: Annotated[str, Path(min_length=1, max_length=16)],
+) -> Any:
+    """Save one app's entry: every field checked first; an error changes nothing (audited)."""
+    data = await request.form()
+    changes: dict[str, object] = {name: str(data.get(name, ""))[:400] for name in APP_TEXT_FIELDS}
+    changes["countable_per_unit"] = data.get("countable_per_unit") == "1"
+    changes["active"] = data.get("active") == "1"
+    position = str(data.get("position", "")).strip()
+    changes["position"] = int(position) if position.isdigit() and len(position) < 6 else -1
+    try:
+        service.update_app(session, code, changes, actor=user.username)
+    except SafezoneError as error:
+        session.rollback()
+        if error.status_hint == 404:
+            raise
+        vi = i18n.get_locale() == "vi"
+        messages: dict[str, list[str]] = {}
+        for item in error.errors:
+            messages.setdefault(item.field or "form", []).append(
+                item.message_vi if vi else item.message_en
+            )
+        form = {**changes, "position": position}
+        return _apps_page(
+            request,
+            session,
+            errors={code: [f"{_app_label(name)}: {' '.join(m)}" for name, m in messages.items()]},
+            forms={code: form},
+            status_code=422,
+        )
+    return RedirectResponse("/campaign/apps", status_code=303)
+
+
+def _app_label(field: str) -> str:
+    labels = {
+        "name": i18n.gettext("Name"),
+        "purpose_vi": i18n.gettext("Purpose (Vietnamese)"),
+        "purpose_en": i18n.gettext("Purpose (English)"),
+        "android_url": i18n.gettext("Google Play link"),
+        "ios_url": i18n.gettext("App Store link"),
+        "position": i18n.gettext("Order"),
+    }
+    return labels.get(field, field)
 
 
 @router.get("/campaign/organisations", response_class=HTMLResponse)
