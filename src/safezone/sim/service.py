@@ -307,16 +307,22 @@ def fail_run(session: Session, run: SimRun, error: str) -> SimRun:
     return run
 
 
+def run_not_found(run_id: int) -> NotFound:
+    """The error for a run that does not exist or lies outside the reader's units (the same,
+    so ids reveal nothing)."""
+    return NotFound.single(
+        "run_id",
+        "sim_run_not_found",
+        f"Không có lượt mô phỏng số {run_id}.",
+        f"No simulation run has id {run_id}.",
+    )
+
+
 def get_run(session: Session, run_id: int) -> SimRun:
     """A stored run; raises NotFound."""
     run = session.get(SimRun, run_id)
     if run is None:
-        raise NotFound.single(
-            "run_id",
-            "sim_run_not_found",
-            f"Không có lượt mô phỏng số {run_id}.",
-            f"No simulation run has id {run_id}.",
-        )
+        raise run_not_found(run_id)
     return run
 
 

@@ -23,12 +23,7 @@ def visible_run(session: Session, user: User, run_id: int) -> SimRun:
     missing, so ids outside the scope reveal nothing)."""
     run = service.get_run(session, run_id)
     if not service.run_in_scope(session, run, user.unit.path):
-        raise NotFound.single(
-            "run_id",
-            "sim_run_not_found",
-            f"Không có lượt mô phỏng số {run_id}.",
-            f"No simulation run has id {run_id}.",
-        )
+        raise service.run_not_found(run_id)
     return run
 
 
