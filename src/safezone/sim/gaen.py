@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -162,6 +163,13 @@ class _Upload:
     match_day: int
 
 
+@lru_cache(maxsize=1 << 17)
+def _scan(minimum: int, typical: int, seconds: int) -> ScanInstance:
+    """A scan instance, built (and validated) once per distinct value: they are immutable, and
+    a province run makes close to a million of them from a few thousand distinct values."""
+    return ScanInstance(minimum, typical, seconds)
+
+
 @dataclass(slots=True)
 class GaenLayer:
     """The daily hook; counters are read back after the run."""
@@ -290,7 +298,7 @@ class GaenLayer:
         minimum = np.clip(np.rint(typical - dips), 0, 255).astype(np.int64)
         per_window = max(1, 30 * 60 // interval)
         scans = [
-            ScanInstance(int(m), int(ty), interval)
+            _scan(int(m), int(ty), interval)
             for m, ty in zip(minimum.tolist(), typical.tolist(), strict=True)
         ]
         return [
