@@ -155,12 +155,36 @@ def test_issue_validates_dates_type_and_scope(db: Database, code_policy: codes.C
         issue(test_date=None)
     assert missing.value.errors[0].code == "missing_date"
     with pytest.raises(InvalidInput) as future:
-        issue(test_date=NOW.date() + dt.timedelta(days=1))
+        issue(test_date=NOW.date() + dt.timedelta(days=2))
     assert future.value.errors[0].code == "date_in_future"
+    # 00:30 in Vietnam is still yesterday in UTC: the issuer's today is not "in the future".
+    # (CI found it: the codes page offers Vietnam's today, which the check refused.)
+    late = dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC)
+    with pytest.raises(InvalidInput) as day_after:
+        issue(test_date=dt.date(2026, 12, 2), now=late)
+    assert day_after.value.errors[0].code == "date_in_future"
     with pytest.raises(NotFound):
         issue(unit_code="555", scope=Scope("22015", "54/555/22015/"))
     with db.session() as session:
         assert session.scalar(select(VerificationCode.id)) is None
+
+
+def test_the_issuers_local_today_is_accepted_whatever_utcs_date(
+    db: Database, code_policy: codes.CodePolicy
+) -> None:
+    late = dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC)  # 00:30 on 1 December in Vietnam
+    with db.session() as session:
+        issued = codes.issue_code(
+            session,
+            code_policy,
+            unit_code="555",
+            test_type="confirmed",
+            test_date=dt.date(2026, 12, 1),
+            symptom_date=None,
+            actor="t",
+            now=late,
+        )
+    assert issued.short_code
 
 
 def test_padding_makes_answers_one_size_and_sampler_draws_real_durations() -> None:

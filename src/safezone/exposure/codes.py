@@ -225,9 +225,18 @@ class Verified:
     symptom_date: dt.date | None
 
 
+#: A date is someone's local calendar day: "today" may be a day ahead of UTC's (00:00-07:00 in
+#: Vietnam is still yesterday in UTC) or behind it. The bounds take the earliest and latest
+#: zones on Earth (UTC-12, UTC+14), so no issuer's today is ever "in the future".
+_LATEST_ZONE = dt.timedelta(hours=14)
+_EARLIEST_ZONE = dt.timedelta(hours=-12)
+
+
 def _check_dates(
-    test_date: dt.date | None, symptom_date: dt.date | None, today: dt.date
+    test_date: dt.date | None, symptom_date: dt.date | None, now: dt.datetime
 ) -> list[FieldError]:
+    latest_today = (now + _LATEST_ZONE).date()
+    earliest_today = (now + _EARLIEST_ZONE).date()
     errors = []
     if test_date is None and symptom_date is None:
         errors.append(
@@ -241,11 +250,11 @@ def _check_dates(
     for field, value in (("test_date", test_date), ("symptom_date", symptom_date)):
         if value is None:
             continue
-        if value > today:
+        if value > latest_today:
             errors.append(
                 FieldError(field, "date_in_future", "Ngày ở tương lai.", "The date is in future.")
             )
-        elif value < today - dt.timedelta(days=MAX_DATE_AGE_DAYS):
+        elif value < earliest_today - dt.timedelta(days=MAX_DATE_AGE_DAYS):
             errors.append(
                 FieldError(
                     field,
@@ -287,7 +296,7 @@ def issue_code(
     ``scope`` (the issuer's) must contain the unit; out-of-scope units are NotFound.
     """
     kind = parse_test_type(test_type)
-    errors = _check_dates(test_date, symptom_date, now.date())
+    errors = _check_dates(test_date, symptom_date, now)
     if errors:
         raise InvalidInput(*errors)
     unit = get_unit(session, unit_code)
