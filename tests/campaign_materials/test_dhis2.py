@@ -29,30 +29,33 @@ def policy(settings: Settings) -> Policy:
     return Policy.from_settings(settings)
 
 
-def payload(db: Database, policy: Policy) -> dhis2.Payload:
+def payload(db: Database, policy: Policy, period: str = PERIOD) -> dhis2.Payload:
     mapping = dhis2.load_mapping(MAPPING_FILE)
     with db.session() as session:
-        return dhis2.build_payload(session, mapping, PERIOD, policy=policy)
+        return dhis2.build_payload(session, mapping, period, policy=policy)
 
 
 def test_payload_matches_the_mapping(db: Database, policy: Policy) -> None:
+    declare(db, policy, make_body())  # one declaration in Phường 1 today
+    # Today is taken now, not when the module was collected: a run may cross midnight.
+    today = local_today()
+    period = today.strftime("%Y%m%d")
     with db.session() as session:
         seed_figures(
             session,
             {(COMMUNE, "ncovi"): 1600, (COMMUNE, "bluezone"): 2300, (OTHER_COMMUNE, "ncovi"): 7},
-            day=TODAY,
+            day=today,
         )
-    declare(db, policy, make_body())  # one declaration in Phường 1 today
-    built = payload(db, policy)
+    built = payload(db, policy, period)
     raw = json.loads(MAPPING_FILE.read_text())
     body = built.body
     assert body["dataSet"] == raw["dataSet"]
-    assert body["period"] == PERIOD
+    assert body["period"] == period
     values = {
         (item["orgUnit"], item["dataElement"], item.get("categoryOptionCombo")): item["value"]
         for item in body["dataValues"]
     }
-    assert all(item["period"] == PERIOD for item in body["dataValues"])
+    assert all(item["period"] == period for item in body["dataValues"])
     p1, p4 = raw["orgUnits"][COMMUNE], raw["orgUnits"][OTHER_COMMUNE]
     ncovi, bluezone = raw["coverage"]["ncovi"], raw["coverage"]["bluezone"]
     assert values[(p1, ncovi["dataElement"], ncovi["categoryOptionCombo"])] == "1600"

@@ -27,6 +27,7 @@ from safezone.config import Settings
 from safezone.messaging import gateway
 from safezone.messaging.channels.kannel import check_dlr_mac, dlr_keys
 from safezone.web.deps import MAX_ROW_ID, DatabaseDep, SettingsDep
+from safezone.web.guards import allow_raw_query
 
 router = APIRouter(prefix="/api/v1/messaging/gateway", tags=["messaging-gateway"])
 NOT_FOUND = 404
@@ -76,6 +77,9 @@ async def kannel_dlr(
     # commit waiting for a second thread could starve behind reports waiting for the lock.
     await run_in_threadpool(database.run, lambda session: gateway.record_dlr(session, m, s, a))
     return PlainTextResponse("ok")
+
+
+allow_raw_query(f"{router.prefix}/kannel/mo")  # UCS-2 MOs arrive with NUL bytes in ``text``
 
 
 @router.api_route("/kannel/mo", methods=["GET", "POST"], include_in_schema=False)

@@ -16,6 +16,16 @@ from safezone.errors import FieldError, InvalidInput, NotFound
 
 NUL = "\x00"
 
+#: Routes whose query string carries bytes, not text, and which decode it themselves (Kannel's
+#: MO callback sends UCS-2 text URL-encoded byte by byte: NULs are part of every character).
+_RAW_QUERY_ROUTES: set[str] = set()
+
+
+def allow_raw_query(path: str) -> None:
+    """Exempt the route at ``path`` (its template, e.g. ``/api/v1/x/{id}``) from the query
+    check; called by the module that defines the route."""
+    _RAW_QUERY_ROUTES.add(path)
+
 
 def _nul_error(field: str) -> FieldError:
     return FieldError(
@@ -52,8 +62,10 @@ async def refuse_nul(request: Request) -> None:
     for name, value in request.path_params.items():
         if NUL in str(value):
             raise NotFound(_nul_error(name))
+    route = request.scope.get("route")
+    raw_query = getattr(route, "path", None) in _RAW_QUERY_ROUTES
     for name, value in request.query_params.multi_items():
-        if NUL in name or NUL in value:
+        if not raw_query and (NUL in name or NUL in value):
             raise InvalidInput(_nul_error(name.replace(NUL, "")))
     if not request.headers.get("content-type", "").startswith("application/json"):
         return
