@@ -413,11 +413,12 @@ _Score = tuple[Fraction, RiskLevel | None] | None  # None: a filter drops the wi
 #: Scores already computed, per parameter set: windows with the same transmission risk level and
 #: the same seconds per attenuation bucket score the same, and a simulation scores hundreds of
 #: thousands of them. Keyed by ``id``, holding the parameters so the id cannot be reused.
-_SCORES: dict[int, tuple[RiskParameters, dict[tuple[int, tuple[int, ...]], _Score]]] = {}
+_Scans = tuple[tuple[int, int], ...]  # (min attenuation, seconds) per scan, sorted
+_SCORES: dict[int, tuple[RiskParameters, dict[tuple[int, _Scans], _Score]]] = {}
 _SCORES_PER_PARAMETERS = 100_000
 
 
-def _scores_for(parameters: RiskParameters) -> dict[tuple[int, tuple[int, ...]], _Score]:
+def _scores_for(parameters: RiskParameters) -> dict[tuple[int, _Scans], _Score]:
     entry = _SCORES.get(id(parameters))
     if entry is None or entry[0] is not parameters:
         if len(_SCORES) >= 16:
@@ -428,10 +429,9 @@ def _scores_for(parameters: RiskParameters) -> dict[tuple[int, tuple[int, ...]],
     return entry[1]
 
 
-def _score(trl: int, gaps: tuple[int, ...], parameters: RiskParameters) -> _Score:
-    """The exact CWA arithmetic for a window whose scans are ``gaps`` (attenuation, seconds)
-    pairs flattened; ``None`` if a filter drops it."""
-    pairs = list(zip(gaps[::2], gaps[1::2], strict=True))
+def _score(trl: int, pairs: _Scans, parameters: RiskParameters) -> _Score:
+    """The exact CWA arithmetic for a window whose scans are ``pairs`` (attenuation, seconds);
+    ``None`` if a filter drops it."""
     if any(trl in rng for rng in parameters.trl_filters):
         return None
     for attenuation_range, drop_range in parameters.minutes_at_attenuation_filters:
@@ -461,20 +461,18 @@ def score_window(window: ExposureWindow, parameters: RiskParameters) -> WindowRi
     trl = parameters.trl_encoding.trl(window.infectiousness, window.report_type)
     # Negative gaps happen when the clock is changed; they carry no exposure time. Scans in a
     # window are summed, so their order does not matter: sorted, equal windows share a key.
-    gaps = tuple(
-        value
-        for scan in sorted(
+    pairs = tuple(
+        sorted(
             (scan.min_attenuation_db, max(scan.seconds_since_last_scan, 0))
             for scan in window.scan_instances
         )
-        for value in scan
     )
     scores = _scores_for(parameters)
-    key = (trl, gaps)
+    key = (trl, pairs)
     if key in scores:
         score = scores[key]
     else:
-        score = scores[key] = _score(trl, gaps, parameters)
+        score = scores[key] = _score(trl, pairs, parameters)
     if score is None:
         return None
     return WindowRisk(window, trl, score[0], score[1])
